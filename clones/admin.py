@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from clones.models import CloneTask, PollerHeartbeat, TaskEvent
+
+
+class TaskEventInline(admin.TabularInline):
+    model = TaskEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "http_status", "outcome", "duration_ms"]
+    readonly_fields = fields
+    ordering = ["-at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CloneTask)
+class CloneTaskAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "sound_version", "language", "model_id", "submitted_by", "created_at"]
+    list_filter = ["status", "sound_version", "language"]
+    search_fields = ["name", "notes", "model_id", "upstream_id", "file_url", "content_text"]
+    date_hierarchy = "created_at"
+    list_select_related = ["submitted_by"]
+    readonly_fields = [
+        "status",
+        "upstream_id",
+        "upstream_status",
+        "model_id",
+        "audio_url",
+        "audio_file",
+        "error",
+        "last_response",
+        "created_at",
+        "sent_at",
+        "finished_at",
+        "updated_at",
+        "next_poll_at",
+        "last_polled_at",
+        "poll_count",
+        "send_attempts",
+        "failed_polls",
+        "consent_text",
+        "consent_confirmed_at",
+        "submitted_by",
+    ]
+    inlines = [TaskEventInline]
+
+
+@admin.register(PollerHeartbeat)
+class PollerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_seen"]

@@ -1,0 +1,163 @@
+"""Validation and normalisation of what staff type, following the decisions in shared/upstream-api.md."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from django import forms
+from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext_lazy as _
+
+from clones import languages
+
+AUDIO_EXTENSIONS = ("mp3", "ogg", "wav", "m4a", "aac")
+VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "flv")
+# "Fewer than 270 characters", counted in Unicode code points after trimming.
+MAX_CONTENT_TEXT = 269
+MAX_URL_LENGTH = 2048
+# What the service says when no preview text is given; shown as the placeholder.
+DEFAULT_CONTENT_TEXT = "在森林的深处,阳光透过树梢洒落,鸟儿的歌声交织成一曲美妙的乐章,诉说着大自然无尽的美丽。"
+CONSENT_TEXT = _("I have the speaker's permission to clone this voice")
+
+
+def _supported_types() -> str:
+    return _("audio ({audio}) or video ({video})").format(
+        audio=", ".join(AUDIO_EXTENSIONS), video=", ".join(VIDEO_EXTENSIONS)
+    )
+
+
+class LanguageSelect(forms.Select):
+    """A select whose options say which model versions offer them, so the page can follow the version."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None) -> dict:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value:
+            option["attrs"]["data-versions"] = " ".join(languages.versions_of(str(value)))
+        return option
+
+
+class CloneForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=120,
+        help_text=_('Something your team will recognise, e.g. "Narrator, Li Wei, calm".'),
+    )
+    file_url = forms.CharField(
+        label=_("Media URL"),
+        max_length=MAX_URL_LENGTH,
+        help_text=_("A public link to an audio or video clip with 15 to 60 seconds of speech."),
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url", "autocomplete": "off"}),
+    )
+    content_text = forms.CharField(
+        label=_("Preview text"),
+        required=False,
+        strip=True,
+        help_text=_("Optional. What the preview should say, at most 269 characters."),
+        widget=forms.Textarea(attrs={"rows": 3, "data-max-length": MAX_CONTENT_TEXT}),
+    )
+    sound_version = forms.ChoiceField(
+        label=_("Model version"),
+        choices=list(languages.VERSION_LABELS.items()),
+        initial=languages.DEFAULT_VERSION,
+        widget=forms.RadioSelect,
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Choose a language…"))]
+        + [(item.value, item.label) for item in languages.ALL_LANGUAGES],
+        widget=LanguageSelect,
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    consent = forms.BooleanField(label=CONSENT_TEXT, required=True)
+    form_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Plain-words notes about what we changed or could not check; they do not block submission.
+        self.notices: list[str] = []
+        self.fields["content_text"].widget.attrs["placeholder"] = DEFAULT_CONTENT_TEXT
+        self.fields["consent"].error_messages["required"] = _(
+            "Please confirm that you have the speaker's permission."
+        )
+        self.fields["language"].error_messages["required"] = _("Please choose a language.")
+        self.fields["language"].error_messages["invalid_choice"] = _(
+            "Please choose a language from the list."
+        )
+        self.fields["sound_version"].error_messages["invalid_choice"] = _("Please choose model v1 or v2.")
+        if not self.is_bound:
+            self.initial.setdefault("form_token", uuid.uuid4())
+
+    def clean_file_url(self) -> str:
+        raw = self.cleaned_data["file_url"].strip()
+        if any(ch.isspace() for ch in raw):
+            raise forms.ValidationError(_("The link must not contain spaces."))
+        parts = urlsplit(raw)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise forms.ValidationError(
+                _("The link must start with http:// or https:// (a file on your computer will not work).")
+            )
+        if not parts.hostname:
+            raise forms.ValidationError(_("The link has no website address after http://."))
+        if parts.username or parts.password:
+            raise forms.ValidationError(
+                _("Links with a user name or password in them are not accepted. Use a public link.")
+            )
+        url = iri_to_uri(raw)
+        if url != raw:
+            if parts.hostname and not parts.hostname.isascii():
+                url = _encode_host(url, parts.hostname)
+            self.notices.append(
+                _("Your link contained non-English characters; we encoded them so the service can read it.")
+            )
+        if len(url) > MAX_URL_LENGTH:
+            raise forms.ValidationError(_("The link is too long."))
+        extension = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
+        if not extension:
+            self.notices.append(
+                _("We could not tell the file type from the link. The service accepts {types}.").format(
+                    types=_supported_types()
+                )
+            )
+        elif extension not in AUDIO_EXTENSIONS + VIDEO_EXTENSIONS:
+            raise forms.ValidationError(
+                _("Files of type .{extension} are not supported. Use {types}.").format(
+                    extension=extension, types=_supported_types()
+                )
+            )
+        return url
+
+    def clean_content_text(self) -> str:
+        text = self.cleaned_data["content_text"].strip()
+        if len(text) > MAX_CONTENT_TEXT:
+            raise forms.ValidationError(
+                _("The preview text has {count} characters; the limit is {limit}.").format(
+                    count=len(text), limit=MAX_CONTENT_TEXT
+                )
+            )
+        return text
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        version = cleaned.get("sound_version")
+        language = cleaned.get("language")
+        if version and language and not languages.is_supported(version, language):
+            if language == languages.AUTO:
+                message = _("Auto-detect only works with model v2. Choose a language for model v1.")
+            else:
+                message = _(
+                    "{language} is not available in model {version}. Choose another language."
+                ).format(language=languages.label_of(language), version=version)
+            self.add_error("language", message)
+        return cleaned
+
+
+def _encode_host(url: str, hostname: str) -> str:
+    """A non-ASCII host name becomes its IDNA (punycode) form; the rest was already percent-encoded."""
+    try:
+        ascii_host = hostname.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise forms.ValidationError(_("The website address in the link is not valid.")) from exc
+    encoded_host = iri_to_uri(hostname)
+    return url.replace(encoded_host, ascii_host, 1)

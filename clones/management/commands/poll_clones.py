@@ -1,0 +1,91 @@
+"""Query the voice service for unfinished tasks: one pass by default, forever with --loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from types import FrameType
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+from django.utils import timezone
+
+from clones import services
+from clones.models import PollerHeartbeat
+
+logger = logging.getLogger("clones.poller")
+
+# When nothing is due, look again after this long: short enough that a new task's first poll is not late.
+IDLE_SLEEP_SECONDS = 1.0
+# /healthz wants a beat within the last minute; a few seconds keeps that true with room to spare.
+HEARTBEAT_SECONDS = 10.0
+
+
+class Command(BaseCommand):
+    help = "Polls the voice service for unfinished clone tasks (one pass; --loop to keep going)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--loop", action="store_true", help="Keep polling until stopped (SIGTERM or Ctrl-C)."
+        )
+
+    def handle(self, *args, loop: bool = False, **options) -> None:
+        self.is_stopping = False
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.last_beat = 0.0
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        logger.info("poller started name=%s loop=%s", self.name, loop)
+        while not self.is_stopping:
+            has_more = self.work_once()
+            self.beat_if_due()
+            if has_more:
+                continue
+            if not loop:
+                break
+            self._sleep(IDLE_SLEEP_SECONDS)
+        self.beat_if_due(force=True)
+        logger.info("poller stopped name=%s", self.name)
+
+    def work_once(self) -> bool:
+        """Handle one due task; returns whether there may be more to do right away."""
+        close_old_connections()
+        services.task_sweep_stale_submissions()
+        task = services.task_claim_next()
+        if task is None:
+            return False
+        started = time.monotonic()
+        try:
+            services.task_refresh(task=task)
+        except Exception:
+            # One bad task must not stop the others: its claim stays in place, so it comes back after the
+            # lease, and the loop goes on.
+            logger.exception("poller could not handle task=%s; it will be tried again later", task.pk)
+        else:
+            logger.info(
+                "poller handled task=%s status=%s duration_ms=%d",
+                task.pk,
+                task.status,
+                (time.monotonic() - started) * 1000,
+            )
+        return True
+
+    def beat_if_due(self, *, force: bool = False) -> None:
+        """Record that this poller is alive (read by /healthz), at most every few seconds."""
+        if not force and time.monotonic() - self.last_beat < HEARTBEAT_SECONDS:
+            return
+        PollerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": timezone.now()})
+        self.last_beat = time.monotonic()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        # The task in hand is finished first: the loop checks this flag only between tasks.
+        logger.info("poller received signal %s; finishing the task in hand", signum)
+        self.is_stopping = True
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.is_stopping and time.monotonic() < deadline:
+            time.sleep(0.1)

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clones import languages
+
+# The service keeps an unused voice for 3 days after its preview; the first use makes it permanent.
+MODEL_ID_LIFETIME = timedelta(days=3)
+
+
+class CloneTask(models.Model):
+    """One voice-clone preview: what a staff member asked for, and what the service made of it."""
+
+    class Status(models.TextChoices):
+        # Ours: the request is on its way, or did not make it.
+        SUBMITTING = "submitting", _("Sending")
+        RETRYING = "retrying", _("Not sent, the service is busy")
+        NOT_SENT = "not_sent", _("Not sent")
+        UNCERTAIN = "uncertain", _("Submission uncertain")
+        # The service's four.
+        QUEUED = "queued", _("Queued")
+        PROCESSING = "processing", _("Processing")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    # Nothing will change these any more: browsers stop refreshing them and the poller leaves them alone.
+    FINISHED_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+    # The poller works on these: status queries, and automatic resends after the service was busy.
+    POLLED_STATUSES = frozenset({Status.RETRYING, Status.QUEUED, Status.PROCESSING})
+    # A person must decide what happens next (send again, or let it be).
+    ATTENTION_STATUSES = frozenset({Status.NOT_SENT, Status.UNCERTAIN})
+    # Rows a browser keeps refreshing from our database.
+    REFRESHED_STATUSES = frozenset({Status.SUBMITTING, Status.RETRYING, Status.QUEUED, Status.PROCESSING})
+
+    name = models.CharField(_("name"), max_length=120)
+    notes = models.TextField(_("notes"), blank=True)
+    file_url = models.CharField(_("media URL"), max_length=2048)
+    content_text = models.TextField(_("preview text"), blank=True)
+    sound_version = models.CharField(_("model version"), max_length=2)
+    language = models.CharField(_("language"), max_length=32)
+
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clone_tasks",
+    )
+    consent_text = models.TextField(_("consent confirmed"), blank=True)
+    consent_confirmed_at = models.DateTimeField(_("consent confirmed at"), null=True, blank=True)
+    # One per rendered form: the unique constraint turns a double click or a resent form into one task.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTING)
+    upstream_id = models.CharField(_("service task id"), max_length=128, blank=True, db_index=True)
+    upstream_status = models.CharField(_("service status"), max_length=64, blank=True)
+    model_id = models.CharField(_("modelId"), max_length=128, blank=True)
+    audio_url = models.TextField(_("service preview URL"), blank=True)
+    audio_file = models.FileField(_("archived preview"), upload_to="previews/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    last_response = models.JSONField(_("last service response"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("accepted by the service at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    # Poller bookkeeping.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    send_attempts = models.PositiveIntegerField(default=0)
+    failed_polls = models.PositiveIntegerField(default=0)
+    incomplete_results = models.PositiveIntegerField(default=0)
+    audio_copy_attempts = models.PositiveIntegerField(default=0)
+    audio_copy_next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("clone task")
+        verbose_name_plural = _("clone tasks")
+        indexes = [
+            # poll_clones looks for due work with `status IN (...) AND next_poll_at <= now`: a partial index
+            # keeps that lookup small however many finished tasks pile up.
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(status__in=["retrying", "queued", "processing"]),
+                name="clonetask_due_poll_idx",
+            ),
+            # poll_clones also copies finished previews into our storage.
+            models.Index(
+                fields=["audio_copy_next_at"],
+                condition=Q(audio_copy_next_at__isnull=False),
+                name="clonetask_due_copy_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.upstream_id or f"#{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clones:task-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_refreshed(self) -> bool:
+        return self.status in self.REFRESHED_STATUSES
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in self.ATTENTION_STATUSES
+
+    @property
+    def has_preview(self) -> bool:
+        return self.status == self.Status.COMPLETED and bool(self.audio_file or self.audio_url)
+
+    @property
+    def player_url(self) -> str:
+        """Where the page's audio player loads the preview from."""
+        if self.status != self.Status.COMPLETED:
+            return ""
+        return self.audio_url
+
+    @property
+    def is_taking_long(self) -> bool:
+        if not self.is_refreshed:
+            return False
+        return self.run_time > timedelta(seconds=settings.SOUNDCLONE_TASK_SLOW_AFTER)
+
+    @property
+    def model_id_expires_at(self) -> datetime | None:
+        if self.status != self.Status.COMPLETED or not self.model_id or not self.finished_at:
+            return None
+        return self.finished_at + MODEL_ID_LIFETIME
+
+    @property
+    def language_label(self) -> str:
+        return languages.label_of(self.language)
+
+    @property
+    def run_time(self) -> timedelta:
+        end = self.finished_at or timezone.now()
+        return max(end - self.created_at, timedelta(0))
+
+
+class TaskEvent(models.Model):
+    """One exchange with the service about a task (send, poll, audio copy): the history the admin shows."""
+
+    class Kind(models.TextChoices):
+        SEND = "send", _("Send")
+        POLL = "poll", _("Status query")
+        COPY = "copy", _("Preview copy")
+
+    task = models.ForeignKey(CloneTask, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.http_status or '-'} {self.outcome}"
+
+
+class PollerHeartbeat(models.Model):
+    """When each poller last finished a pass: /healthz reads it to tell whether polling is alive."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,223 @@
+"""Settings for SoundClone Studio, read from the environment (and `.env` when present).
+
+Every variable is listed, with a comment, in `.env.example`.
+"""
+
+import secrets
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# pytest imports this module itself; the test run must not depend on a developer's environment for a key.
+TESTING = "pytest" in sys.modules
+
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _read_secret(name: str) -> str:
+    """A secret from NAME, or from the file named by NAME_FILE (Docker secrets); '' when neither is set."""
+    file_path = env.str(f"{name}_FILE", default="")
+    if file_path:
+        return Path(file_path).read_text(encoding="utf-8").strip()
+    return env.str(name, default="").strip()
+
+
+# --- The voice service -------------------------------------------------------------------------------------
+
+SOUNDCLONE_API_KEY = _read_secret("SOUNDCLONE_API_KEY")
+# Without a key we run against the bundled simulator: the demo mode that `make run` starts.
+DEMO_MODE = not SOUNDCLONE_API_KEY
+SOUNDCLONE_SIMULATOR_PORT = env.int("SOUNDCLONE_SIMULATOR_PORT", default=8765)
+SOUNDCLONE_BASE_URL = env.str(
+    "SOUNDCLONE_BASE_URL",
+    default=(
+        f"http://127.0.0.1:{SOUNDCLONE_SIMULATOR_PORT}/kyyReactApiServer"
+        if DEMO_MODE
+        else "https://zcbservice.aizfw.cn/kyyReactApiServer"
+    ),
+).rstrip("/")
+if DEMO_MODE:
+    # The simulator accepts any bearer token; sending one keeps the demo on the same code path as production.
+    SOUNDCLONE_API_KEY = "demo-key"  # noqa: S105
+# Connecting should be quick on a healthy network; a slow connect means the service is unreachable.
+SOUNDCLONE_CONNECT_TIMEOUT = env.float("SOUNDCLONE_CONNECT_TIMEOUT", default=5.0)
+# Creating a task makes the service fetch the media first, so it may take a while to answer.
+SOUNDCLONE_CREATE_TIMEOUT = env.float("SOUNDCLONE_CREATE_TIMEOUT", default=30.0)
+# A status query is a cheap read; waiting long for one only delays every other task in the poller.
+SOUNDCLONE_QUERY_TIMEOUT = env.float("SOUNDCLONE_QUERY_TIMEOUT", default=10.0)
+# The contract asks for polls every 5 to 10 s; the poller never goes below this per task.
+SOUNDCLONE_POLL_INTERVAL = env.float("SOUNDCLONE_POLL_INTERVAL", default=5.0)
+# A task still running after this long is flagged "Taking longer than usual" (still polled)...
+SOUNDCLONE_TASK_SLOW_AFTER = env.int("SOUNDCLONE_TASK_SLOW_AFTER", default=30 * 60)
+# ...and after this long it is marked failed: the service is not going to finish it.
+SOUNDCLONE_TASK_HARD_LIMIT = env.int("SOUNDCLONE_TASK_HARD_LIMIT", default=24 * 60 * 60)
+# How often a browser asks our database for news of its unfinished rows (visible tab; hidden tabs slow down).
+SOUNDCLONE_BROWSER_REFRESH_SECONDS = env.float("SOUNDCLONE_BROWSER_REFRESH_SECONDS", default=3.0)
+
+# --- Django core -------------------------------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = _read_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if DEMO_MODE or TESTING:
+        # Demo mode and tests need no setup: keep one generated key in the data folder so that every
+        # worker and every restart share it (sessions survive a restart).
+        key_file = DATA_DIR / ".demo_secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        SECRET_KEY = key_file.read_text(encoding="utf-8").strip()
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment or in .env (see .env.example); "
+            'generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "clones",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "soundclone_site.urls"
+WSGI_APPLICATION = "soundclone_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "clones.context_processors.studio",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'soundclone.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web workers and the poller write to one file: take the write lock up front (no upgrade deadlocks)
+    # and wait for it rather than failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Hashing a password properly takes ~0.3 s on purpose; tests sign in hundreds of times.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "clones:task-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Languages and time ------------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Hashed, compressed, cached forever; tests skip the collectstatic step that this needs.
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        ),
+    },
+}
+WHITENOISE_USE_FINDERS = TESTING
+MEDIA_ROOT = DATA_DIR / "media"
+
+# --- Security ----------------------------------------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=8 * 60 * 60)
+# Each request renews the cookie, so the age above is an idle timeout rather than a fixed lifetime.
+SESSION_SAVE_EVERY_REQUEST = True
+
+# --- Logging -----------------------------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "clones": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from clones import views as clone_views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="clones:task-list", permanent=False)),
+    path("tasks/", include("clones.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", clone_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,83 @@
+"""Shared fixtures: the personas who use the studio, and a live simulator of the voice service."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from clones.simulator import RunningSimulator, SimulatorConfig, SimulatorState, serve_in_thread
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that thread are still
+# plain synchronous calls, so the async-safety guard would only get in the way.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("mei", password=PASSWORD, email="mei@example.com")
+
+
+@pytest.fixture
+def other_staff_user(db):
+    return get_user_model().objects.create_user("tom", password=PASSWORD, email="tom@example.com")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def other_staff_client(other_staff_user) -> Client:
+    client = Client()
+    client.force_login(other_staff_user)
+    return client
+
+
+@pytest.fixture
+def anonymous_client(db) -> Client:
+    return Client()
+
+
+@pytest.fixture
+def simulator(settings) -> Iterator[RunningSimulator]:
+    """The bundled simulator on a loopback port, with timings fast enough for tests; the app talks to it."""
+    state = SimulatorState(SimulatorConfig(api_key="test-key", queued_seconds=0.3, processing_seconds=0.7))
+    running = serve_in_thread(state)
+    settings.SOUNDCLONE_BASE_URL = running.base_url
+    settings.SOUNDCLONE_API_KEY = "test-key"
+    settings.SOUNDCLONE_CONNECT_TIMEOUT = 2.0
+    settings.SOUNDCLONE_CREATE_TIMEOUT = 2.0
+    settings.SOUNDCLONE_QUERY_TIMEOUT = 2.0
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def form_data():
+    """What a staff member types into the form, all of it valid; keyword arguments change fields."""
+    return _form_data
+
+
+def _form_data(**overrides) -> dict:
+    data = {
+        "name": "Narrator, Li Wei, calm",
+        "file_url": "https://media.example.com/clips/li-wei.mp3",
+        "content_text": "Hello, this is my cloned voice.",
+        "sound_version": "v1",
+        "language": "English",
+        "notes": "",
+        "consent": "on",
+        "form_token": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data
