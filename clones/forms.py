@@ -74,6 +74,7 @@ class CloneForm(forms.Form):
     form_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         # Plain-words notes about what we changed or could not check; they do not block submission.
         self.notices: list[str] = []

@@ -1,0 +1,27 @@
+"""Session idle timeout without a database write on every request."""
+
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+# Renewing the session at most this often keeps the idle timeout accurate to a minute while sparing the
+# database a write for every status refresh (each browser tab asks every few seconds).
+RENEW_EVERY_SECONDS = 60
+SESSION_KEY = "_renewed_at"
+
+
+class SessionIdleRenewalMiddleware:
+    """Pushes an active user's session expiry forward, so SESSION_COOKIE_AGE acts as an idle timeout."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty() and request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(SESSION_KEY, 0) >= RENEW_EVERY_SECONDS:
+                session[SESSION_KEY] = now  # marks the session modified: saved with a fresh expiry
+        return response
