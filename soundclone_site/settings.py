@@ -5,9 +5,11 @@ Every variable is listed, with a comment, in `.env.example`.
 
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -95,20 +97,27 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
+    "axes",
     "clones",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files carry the policy too (an SVG opened directly is a document).
+    "soundclone_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "soundclone_site.middleware.SessionIdleRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "soundclone_site.urls"
@@ -170,7 +179,8 @@ USE_TZ = True
 # --- Static files ------------------------------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# The image collects static files at build time into the default; tests collect into a temporary folder.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -187,37 +197,102 @@ WHITENOISE_USE_FINDERS = TESTING
 MEDIA_ROOT = DATA_DIR / "media"
 
 # --- Security ----------------------------------------------------------------------------------------------
+# README.md ("Deployment") lists the production values; `manage.py check --deploy` is clean with them.
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# A secure-only cookie is never sent over plain http: on behind HTTPS, off so that `make run` on a laptop
+# (http://localhost) still signs in.
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# The container's HEALTHCHECK asks over plain http from inside: a redirect would read as a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    # Only safe when the proxy overwrites this header: a client could otherwise claim HTTPS itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies append to X-Forwarded-For in front of the app. The sign-in throttle counts failures per
+# address: behind a proxy every request comes from the proxy's address, so the client's is read from that
+# header, taking the entry the nearest trusted proxy added (entries further left can be forged).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=8 * 60 * 60)
-# Each request renews the cookie, so the age above is an idle timeout rather than a fixed lifetime.
-SESSION_SAVE_EVERY_REQUEST = True
+# SessionIdleRenewalMiddleware renews an active session (at most once a minute, not on every status
+# refresh), so the age above is an idle timeout rather than a fixed lifetime.
+
+# Content-Security-Policy on every response (soundclone_site.security.ContentSecurityPolicyMiddleware): no
+# inline script or style and no eval anywhere, so htmx runs with allowEval and its indicator styles off
+# (the htmx-config meta tag in base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        # A preview plays from our copy or, until it is copied, from the service's signed https URL. The
+        # middleware adds the configured service's own origin: the simulator's in demo mode and tests.
+        "media-src": [SELF, "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Sign-in -----------------------------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses sign-ins while an account or an address is locked out; it authenticates no one itself.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins are counted per account and, separately, per address: either reaching the limit locks
+# sign-in for that account (from anywhere) or that address (for any account) until the cool-off ends or an
+# administrator deletes the lock in the admin ("Access attempts").
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "soundclone_site.security.client_ip_address"
 
 # --- Logging -----------------------------------------------------------------------------------------------
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# json: one JSON object per line, for a log collector; plain: readable at a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        # On the handler, so that it sees every record that is written, whichever logger it came from.
+        "redact_secrets": {"()": "soundclone_site.logging.RedactSecretsFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "soundclone_site.logging.PlainFormatter"},
+        "json": {"()": "soundclone_site.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_secrets"]},
+    },
+    # One handler, on the root: every logger below propagates to it, so each event is written exactly once.
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "clones": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "clones": {"level": LOG_LEVEL},
+        # Failed sign-ins and lockouts (warnings, with the account and address): the trail an administrator
+        # needs. Its INFO lines (successful sign-ins, a banner at every start) are left out.
+        "axes": {"level": "WARNING"},
+        # Listing "django" replaces Django's default handlers (which would write request errors twice).
+        "django": {"level": "WARNING"},
     },
 }
