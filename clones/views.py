@@ -101,13 +101,31 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Answers 200 while the database answers; says nothing else about the installation."""
+    """200 while the database answers and a poller beat within the last minute; 503 with the reason if not.
+
+    Open to anyone (load balancers and the container's HEALTHCHECK do not sign in), so it says nothing else.
+    """
+    # Local imports: this function is the only user of them in this module.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clones.models import PollerHeartbeat
+
+    # Pollers beat every ~10 s (poll_clones.HEARTBEAT_SECONDS): a minute of silence means none is running.
+    poller_max_silence = timedelta(seconds=60)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        last_beat = PollerHeartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
     except Exception:
         logger.exception("health check: database unavailable")
         return JsonResponse({"status": "error", "reason": "database unavailable"}, status=503)
+    if last_beat is None or timezone.now() - last_beat > poller_max_silence:
+        logger.warning("health check: no poller heartbeat since %s", last_beat)
+        return JsonResponse(
+            {"status": "error", "reason": "poller has not run in the last minute"}, status=503
+        )
     return JsonResponse({"status": "ok"})
 
 
