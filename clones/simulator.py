@@ -1,0 +1,713 @@
+"""A stand-in for the SoundClone service, for development, demos and tests.
+
+It follows /work/shared/upstream-api.md (the contract): the same routes under the same ``/kyyReactApiServer``
+prefix, the same bearer-token auth, the same validation, and tasks that move ``queued`` -> ``processing`` ->
+``completed`` on a clock. The logic lives in plain functions (``handle_create``, ``handle_result``,
+``handle_audio``) over a ``SimulatorState`` with an injectable clock; ``make_wsgi_app`` and
+``serve_in_thread`` are a thin WSGI wrapper that only routes, sleeps ``SimResponse.delay_seconds`` and writes
+the response. Standard library only, so it imports without Django settings.
+
+Routes (relative to the server root)::
+
+    POST /kyyReactApiServer/v1/soundCloning/clones   create a clone preview task (bearer auth)
+    GET  /kyyReactApiServer/v1/result/<id>           query a task (bearer auth)
+    GET  /kyyReactApiServer/files/<id>.wav           the preview audio: a "signed" public link, no auth,
+                                                     honours one ``Range: bytes=a-b`` (206, for seeking)
+    anything else                                    404 ``{"message": "Not Found"}``
+
+Auth: ``Authorization: Bearer <key>``. Missing, malformed, or different from ``SimulatorConfig.api_key`` (when
+that is set; ``""`` accepts any non-empty token) -> 401 ``{"message": "Invalid API key"}``.
+
+``SimulatorState.request_log`` records ``(method, path)`` of every API request (create and result, refused
+ones too; never audio downloads), with the path relative to the base URL, e.g.
+``("GET", "/v1/result/audio_…")``.
+
+Failures are deterministic: they are asked for with the ``sim`` query parameter of the task's ``fileUrl``, a
+comma-separated list of markers, e.g. ``https://example.com/clip.mp3?sim=fail`` or
+``https://example.com/clip.mp3?sim=wrapped,poll-500-once``. An unknown marker is refused with a 400, so that a
+typo never silently turns into the happy path.
+
+====================  =============  ======================================================================
+marker                applies to     effect
+====================  =============  ======================================================================
+create-400            create         400 ``{"message": "The audio must contain 15 to 60 seconds of speech"}``
+create-401            create         401 ``{"message": "Invalid API key"}``
+create-403            create         403 ``{"message": "This API key may not use soundCloning"}``
+create-422            create         422 ``{"detail": "fileUrl could not be downloaded"}``
+create-429            create         429 ``{"msg": "Too many requests"}``
+create-500            create         500 ``{"error": {"message": "Internal error"}}``
+create-503            create         503 with an HTML body (a proxy's error page)
+create-slow           create         answers normally after ``slow_seconds``; the task IS created
+create-notjson        create         200 ``<html>oops</html>`` as text/html; the task IS created
+create-wrapped-error  create         200 ``{"code": 40001, "msg": "Insufficient balance", "data": null}``;
+                                     no task is created
+wrapped               create, query  success bodies as ``{"code": 20000, "msg": "ok", "data": <task>}``
+wrapped-str           create, query  the same with ``"code": "20000"`` (a string)
+fail                  query          when processing would end: status ``failed``, error
+                                     ``"The audio does not contain enough clear speech"``, no audio
+poll-401              query          every query: 401 ``{"message": "Invalid API key"}``
+poll-404              query          every query: 404 ``{"message": "Task not found"}``
+poll-429              query          every query: 429 ``{"msg": "Too many requests"}``
+poll-500              query          every query: 500 ``{"error": {"message": "Internal error"}}``
+poll-notjson          query          every query: 200 ``<html>oops</html>`` as text/html
+poll-slow             query          every query answers normally after ``slow_seconds``
+poll-429-once         query          only the first query of the task: as poll-429
+poll-500-once         query          only the first query of the task: as poll-500
+unknown-status        query          while it would be processing, status ``training`` instead
+no-audio              query          completed, but ``modelId`` and ``audioUrl`` are null
+====================  =============  ======================================================================
+
+Markers on create are applied after auth and validation (a refused request never reaches them). Error bodies
+are never wrapped. Test helpers: ``SimulatorState.forget_audio(id)`` makes the task's audio URL answer 404 (to
+test our archived copy), ``forget_task(id)`` makes ``GET /v1/result/{id}`` answer 404, ``reset()`` drops every
+task and the request log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http
+import json
+import math
+import re
+import secrets
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+import uuid
+import wave
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+DEFAULT_CONTENT_TEXT = "在森林的深处,阳光透过树梢洒落,鸟儿的歌声交织成一曲美妙的乐章,诉说着大自然无尽的美丽。"
+
+API_PREFIX = "/kyyReactApiServer"
+CONTENT_TEXT_LIMIT = 270  # the service wants "fewer than 270 characters": 269 code points pass
+AUDIO_URL_LIFETIME_SECONDS = 24 * 60 * 60
+FAILURE_MESSAGE = "The audio does not contain enough clear speech"
+
+V1_LANGUAGES = (
+    "Chinese",
+    "Chinese,Yue",
+    "English",
+    "Arabic",
+    "Russian",
+    "Spanish",
+    "French",
+    "Portuguese",
+    "German",
+    "Turkish",
+    "Dutch",
+    "Ukrainian",
+    "Vietnamese",
+    "Indonesian",
+    "Japanese",
+    "Italian",
+    "Korean",
+    "Thai",
+    "Polish",
+    "Romanian",
+    "Greek",
+    "Czech",
+    "Finnish",
+    "Hindi",
+)
+V2_ONLY_LANGUAGES = (
+    "Bulgarian",
+    "Danish",
+    "Hebrew",
+    "Malay",
+    "Persian",
+    "Slovak",
+    "Swedish",
+    "Croatian",
+    "Filipino",
+    "Hungarian",
+    "Norwegian",
+    "Slovenian",
+    "Catalan",
+    "Nynorsk",
+    "Tamil",
+    "Afrikaans",
+)
+LANGUAGES_BY_VERSION: dict[str, frozenset[str]] = {
+    "v1": frozenset(V1_LANGUAGES),
+    "v2": frozenset((*V1_LANGUAGES, *V2_ONLY_LANGUAGES, "auto")),
+}
+
+CREATE_MARKERS = frozenset(
+    {
+        "create-400",
+        "create-401",
+        "create-403",
+        "create-422",
+        "create-429",
+        "create-500",
+        "create-503",
+        "create-slow",
+        "create-notjson",
+        "create-wrapped-error",
+    }
+)
+QUERY_MARKERS = frozenset(
+    {
+        "fail",
+        "poll-401",
+        "poll-404",
+        "poll-429",
+        "poll-500",
+        "poll-notjson",
+        "poll-slow",
+        "poll-429-once",
+        "poll-500-once",
+        "unknown-status",
+        "no-audio",
+    }
+)
+BOTH_MARKERS = frozenset({"wrapped", "wrapped-str"})
+KNOWN_MARKERS = CREATE_MARKERS | QUERY_MARKERS | BOTH_MARKERS
+
+NOT_JSON_BODY = b"<html>oops</html>"
+SERVICE_UNAVAILABLE_HTML = (
+    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
+    b"<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class SimulatorConfig:
+    api_key: str = ""  # "" = accept any non-empty bearer token
+    queued_seconds: float = 2.0  # time a task stays queued
+    processing_seconds: float = 6.0  # time it then stays processing
+    slow_seconds: float = 3.0  # how long the "slow" markers sleep before answering
+    clock: Callable[[], float] = time.time  # injectable clock (Unix seconds)
+    sleep: Callable[[float], None] = time.sleep
+    audio_seconds: float = 3.0  # length of the generated preview audio
+
+
+@dataclass(frozen=True)
+class SimResponse:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    delay_seconds: float = 0.0  # the WSGI wrapper sleeps this long before answering ("slow" markers)
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class SimTask:
+    id: str
+    created_at: float  # the precise clock reading; the API shows int(created_at)
+    model_id: str  # handed out once completed; fixed at creation so it is stable per task
+    payload: dict[str, Any]  # the create body exactly as received, for tests to inspect
+    file_url: str
+    content_text: str  # the effective line: DEFAULT_CONTENT_TEXT when none was sent
+    sound_version: str
+    language: str
+    markers: frozenset[str]
+    query_count: int = 0
+    is_audio_forgotten: bool = False
+    is_task_forgotten: bool = False
+    audio: bytes | None = field(default=None, repr=False)  # generated on the first download
+
+
+class SimulatorState:
+    """The simulator's tasks and configuration; every handler holds the lock while it reads or writes."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.tasks: dict[str, SimTask] = {}
+        self.request_log: list[tuple[str, str]] = []
+        self.lock = threading.RLock()
+        # Signs audio URLs; random per run, like a real signed link it means nothing outside this process.
+        self.signing_key = secrets.token_bytes(16)
+
+    def forget_audio(self, task_id: str) -> None:
+        """The audio URL of that task answers 404 from now on."""
+        with self.lock:
+            self._task_or_key_error(task_id).is_audio_forgotten = True
+
+    def forget_task(self, task_id: str) -> None:
+        """``GET /v1/result/{task_id}`` answers 404 from now on."""
+        with self.lock:
+            self._task_or_key_error(task_id).is_task_forgotten = True
+
+    def reset(self) -> None:
+        """Drop every task and the request log (for a simulator shared by several tests)."""
+        with self.lock:
+            self.tasks.clear()
+            self.request_log.clear()
+
+    def _task_or_key_error(self, task_id: str) -> SimTask:
+        try:
+            return self.tasks[task_id]
+        except KeyError:
+            raise KeyError(f"the simulator has no task {task_id!r}") from None
+
+
+# --- the pure handlers ----------------------------------------------------------------------------
+
+
+def handle_create(
+    state: SimulatorState, *, authorization: str | None, body: bytes, base_url: str
+) -> SimResponse:
+    """``POST /v1/soundCloning/clones``."""
+    with state.lock:
+        state.request_log.append(("POST", "/v1/soundCloning/clones"))
+        if not _is_authorized(state, authorization):
+            return _json_response(401, {"message": "Invalid API key"})
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            payload = None
+        if not isinstance(payload, dict):
+            return _json_response(400, {"message": "Request body must be JSON"})
+
+        file_url = payload.get("fileUrl")
+        error = _file_url_error(file_url)
+        if error or not isinstance(file_url, str):
+            return _json_response(400, {"message": error or "fileUrl is required"})
+        markers = _markers_of(file_url)
+        unknown = sorted(markers - KNOWN_MARKERS)
+        if unknown:
+            return _json_response(400, {"message": f"Unknown simulator marker: {', '.join(unknown)}"})
+
+        content_text = payload.get("contentText")
+        if content_text is not None and not isinstance(content_text, str):
+            return _json_response(400, {"message": "contentText must be a string"})
+        if content_text is not None and len(content_text) >= CONTENT_TEXT_LIMIT:
+            return _json_response(
+                400, {"message": f"contentText must be fewer than {CONTENT_TEXT_LIMIT} characters"}
+            )
+        sound_version = payload.get("soundVersion", "v1")
+        if sound_version is None:
+            sound_version = "v1"
+        if not isinstance(sound_version, str) or sound_version not in LANGUAGES_BY_VERSION:
+            return _json_response(400, {"message": "soundVersion must be v1 or v2"})
+        language = payload.get("language", "auto")
+        if language is None:
+            language = "auto"
+        if not isinstance(language, str):
+            return _json_response(400, {"message": "language must be a string"})
+        if language not in LANGUAGES_BY_VERSION[sound_version]:
+            return _json_response(
+                400, {"message": f"language {language} is not supported by soundVersion {sound_version}"}
+            )
+
+        if "create-400" in markers:
+            return _json_response(400, {"message": "The audio must contain 15 to 60 seconds of speech"})
+        if "create-401" in markers:
+            return _json_response(401, {"message": "Invalid API key"})
+        if "create-403" in markers:
+            return _json_response(403, {"message": "This API key may not use soundCloning"})
+        if "create-422" in markers:
+            return _json_response(422, {"detail": "fileUrl could not be downloaded"})
+        if "create-429" in markers:
+            return _json_response(429, {"msg": "Too many requests"})
+        if "create-500" in markers:
+            return _json_response(500, {"error": {"message": "Internal error"}})
+        if "create-503" in markers:
+            return SimResponse(503, SERVICE_UNAVAILABLE_HTML, content_type="text/html")
+        if "create-wrapped-error" in markers:
+            return _json_response(200, {"code": 40001, "msg": "Insufficient balance", "data": None})
+
+        task = SimTask(
+            id=f"audio_{uuid.uuid4()}",
+            created_at=state.config.clock(),
+            model_id=f"voice_{secrets.token_hex(12)}",
+            payload=payload,
+            file_url=file_url,
+            content_text=content_text or DEFAULT_CONTENT_TEXT,
+            sound_version=sound_version,
+            language=language,
+            markers=markers,
+        )
+        state.tasks[task.id] = task
+        delay = state.config.slow_seconds if "create-slow" in markers else 0.0
+        if "create-notjson" in markers:
+            return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
+        return _task_response(state, task, base_url=base_url, delay_seconds=delay)
+
+
+def handle_result(
+    state: SimulatorState, *, authorization: str | None, task_id: str, base_url: str
+) -> SimResponse:
+    """``GET /v1/result/{task_id}``."""
+    with state.lock:
+        state.request_log.append(("GET", f"/v1/result/{task_id}"))
+        if not _is_authorized(state, authorization):
+            return _json_response(401, {"message": "Invalid API key"})
+        task = state.tasks.get(task_id)
+        if task is None or task.is_task_forgotten:
+            return _json_response(404, {"message": "Task not found"})
+        task.query_count += 1
+        markers = task.markers
+        is_first_query = task.query_count == 1
+        if "poll-401" in markers:
+            return _json_response(401, {"message": "Invalid API key"})
+        if "poll-404" in markers:
+            return _json_response(404, {"message": "Task not found"})
+        if "poll-429" in markers or ("poll-429-once" in markers and is_first_query):
+            return _json_response(429, {"msg": "Too many requests"})
+        if "poll-500" in markers or ("poll-500-once" in markers and is_first_query):
+            return _json_response(500, {"error": {"message": "Internal error"}})
+        delay = state.config.slow_seconds if "poll-slow" in markers else 0.0
+        if "poll-notjson" in markers:
+            return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
+        return _task_response(state, task, base_url=base_url, delay_seconds=delay)
+
+
+def handle_audio(state: SimulatorState, *, task_id: str, range_header: str | None = None) -> SimResponse:
+    """``GET /files/{task_id}.wav``: the preview audio of a completed task, whole or one byte range."""
+    with state.lock:
+        task = state.tasks.get(task_id)
+        if (
+            task is None
+            or task.is_audio_forgotten
+            or "no-audio" in task.markers
+            or _status_of(state, task) != "completed"
+        ):
+            return _json_response(404, {"message": "Not Found"})
+        if task.audio is None:
+            task.audio = generate_wav(state.config.audio_seconds, seed=task.id)
+        audio = task.audio
+
+    size = len(audio)
+    byte_range = _parse_range(range_header, size)
+    if byte_range is None:
+        return SimResponse(200, audio, content_type="audio/wav", headers=(("Accept-Ranges", "bytes"),))
+    if byte_range == "unsatisfiable":
+        return SimResponse(
+            416,
+            json.dumps({"message": "Range Not Satisfiable"}).encode(),
+            headers=(("Content-Range", f"bytes */{size}"), ("Accept-Ranges", "bytes")),
+        )
+    start, end = byte_range
+    return SimResponse(
+        206,
+        audio[start : end + 1],
+        content_type="audio/wav",
+        headers=(("Content-Range", f"bytes {start}-{end}/{size}"), ("Accept-Ranges", "bytes")),
+    )
+
+
+# --- helpers of the handlers ----------------------------------------------------------------------
+
+
+def _json_response(status: int, data: Any, *, delay_seconds: float = 0.0) -> SimResponse:
+    return SimResponse(
+        status, json.dumps(data, ensure_ascii=False).encode("utf-8"), delay_seconds=delay_seconds
+    )
+
+
+def _is_authorized(state: SimulatorState, authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return False
+    expected = state.config.api_key
+    return not expected or hmac.compare_digest(token.encode(), expected.encode())
+
+
+def _file_url_error(file_url: Any) -> str | None:
+    if not isinstance(file_url, str) or not file_url.strip():
+        return "fileUrl is required"
+    if not file_url.isascii():
+        return "fileUrl must not contain non-ASCII characters"
+    if any(character.isspace() or ord(character) < 0x20 for character in file_url):
+        return "fileUrl must not contain spaces"
+    try:
+        parts = urlsplit(file_url)
+        host = parts.hostname
+    except ValueError:
+        return "fileUrl must be a public http(s) URL"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "fileUrl must be a public http(s) URL"
+    return None
+
+
+def _markers_of(file_url: str) -> frozenset[str]:
+    values = parse_qs(urlsplit(file_url).query).get("sim", [])
+    return frozenset(marker.strip() for value in values for marker in value.split(",") if marker.strip())
+
+
+def _status_of(state: SimulatorState, task: SimTask) -> str:
+    elapsed = state.config.clock() - task.created_at
+    if elapsed < state.config.queued_seconds:
+        return "queued"
+    if elapsed < state.config.queued_seconds + state.config.processing_seconds:
+        return "training" if "unknown-status" in task.markers else "processing"
+    return "failed" if "fail" in task.markers else "completed"
+
+
+def _task_object(state: SimulatorState, task: SimTask, *, base_url: str) -> dict[str, Any]:
+    status = _status_of(state, task)
+    model_id = audio_url = error = None
+    if status == "completed" and "no-audio" not in task.markers:
+        model_id = task.model_id
+        audio_url = _signed_audio_url(state, task, base_url=base_url)
+    if status == "failed":
+        error = FAILURE_MESSAGE
+    return {
+        "id": task.id,
+        "object": "audio",
+        "created": int(task.created_at),
+        "model": "soundCloningClone",
+        "status": status,
+        "modelId": model_id,
+        "audioUrl": audio_url,
+        "subtitleFile": None,
+        "error": error,
+    }
+
+
+def _task_response(
+    state: SimulatorState, task: SimTask, *, base_url: str, delay_seconds: float = 0.0
+) -> SimResponse:
+    data: Any = _task_object(state, task, base_url=base_url)
+    if "wrapped-str" in task.markers:
+        data = {"code": "20000", "msg": "ok", "data": data}
+    elif "wrapped" in task.markers:
+        data = {"code": 20000, "msg": "ok", "data": data}
+    return _json_response(200, data, delay_seconds=delay_seconds)
+
+
+def _signed_audio_url(state: SimulatorState, task: SimTask, *, base_url: str) -> str:
+    # Expires counts from the moment the task completed, so the URL is the same on every query.
+    completed_at = task.created_at + state.config.queued_seconds + state.config.processing_seconds
+    expires = int(completed_at) + AUDIO_URL_LIFETIME_SECONDS
+    message = f"{task.id}:{expires}".encode()
+    signature = hmac.new(state.signing_key, message, hashlib.sha256).hexdigest()
+    return f"{base_url.rstrip('/')}/files/{task.id}.wav?Expires={expires}&Signature={signature}"
+
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """(start, end) inclusive, "unsatisfiable", or None when the header is absent or to be ignored.
+
+    Only a single range is honoured; several ranges or a malformed header are ignored (RFC 9110 allows a
+    server to answer those with the whole file).
+    """
+    if not header:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    match = re.fullmatch(r"\s*(\d*)\s*-\s*(\d*)\s*", spec)
+    if unit.strip().lower() != "bytes" or match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # a suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(int(last) if last else size - 1, size - 1)
+
+
+# --- audio ----------------------------------------------------------------------------------------
+
+SAMPLE_RATE = 16000
+_PENTATONIC_STEPS = (0, 2, 4, 7, 9, 12)  # semitones of a major pentatonic scale: any sequence sounds pleasant
+
+
+def generate_wav(seconds: float = 3.0, seed: str = "") -> bytes:
+    """A short, playable melody as 16-bit mono PCM WAV at 16000 Hz; the seed picks the key and the notes."""
+    if seconds <= 0:
+        raise ValueError("seconds must be positive")
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
+    base_frequency = 196.0 * 2 ** ((digest[0] % 12) / 12)  # somewhere between G3 and F#4
+    total_samples = max(1, round(seconds * SAMPLE_RATE))
+    note_samples = int(0.375 * SAMPLE_RATE)
+    attack_samples = int(0.01 * SAMPLE_RATE)
+    amplitude = 0.3 * 32767
+    samples = array("h")
+    note_index = 0
+    while len(samples) < total_samples:
+        step = _PENTATONIC_STEPS[digest[1 + note_index % 31] % len(_PENTATONIC_STEPS)]
+        frequency = base_frequency * 2 ** (step / 12)
+        count = min(note_samples, total_samples - len(samples))
+        omega = 2 * math.pi * frequency / SAMPLE_RATE
+        for n in range(count):
+            # A quick attack and an exponential decay, faded to zero at the end of the note to avoid clicks.
+            envelope = (
+                min(1.0, n / attack_samples) * math.exp(-3.0 * n / note_samples) * min(1.0, (count - n) / 80)
+            )
+            value = math.sin(omega * n) + 0.3 * math.sin(2 * omega * n) + 0.1 * math.sin(3 * omega * n)
+            samples.append(int(amplitude * envelope * value / 1.4))
+        note_index += 1
+    if sys.byteorder == "big":
+        samples.byteswap()  # WAV is little-endian
+    buffer = BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+# --- the WSGI wrapper -----------------------------------------------------------------------------
+
+_CREATE_PATH = f"{API_PREFIX}/v1/soundCloning/clones"
+_RESULT_PATH = re.compile(rf"{re.escape(API_PREFIX)}/v1/result/([^/]+)")
+_AUDIO_PATH = re.compile(rf"{re.escape(API_PREFIX)}/files/([^/]+)\.wav")
+_MAX_BODY_BYTES = 1024 * 1024
+
+
+def make_wsgi_app(state: SimulatorState) -> WSGIApplication:
+    """A WSGI application that routes to the handlers, sleeps ``delay_seconds`` and writes the response."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            response = _route(state, environ, method)
+        except Exception:
+            # Never the request's headers: they carry the API key.
+            traceback.print_exc(file=sys.stderr)
+            response = _json_response(500, {"message": "Simulator error"})
+        if response.delay_seconds > 0:
+            state.config.sleep(response.delay_seconds)
+        reason = _reason_phrase(response.status)
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            *response.headers,
+        ]
+        start_response(f"{response.status} {reason}", headers)
+        return [b""] if method == "HEAD" else [response.body]
+
+    return application
+
+
+def _route(state: SimulatorState, environ: dict[str, Any], method: str) -> SimResponse:
+    path = environ.get("PATH_INFO", "")
+    base_url = _base_url_of(environ)
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if path == _CREATE_PATH and method == "POST":
+        return handle_create(state, authorization=authorization, body=_read_body(environ), base_url=base_url)
+    match = _RESULT_PATH.fullmatch(path)
+    if match and method == "GET":
+        return handle_result(state, authorization=authorization, task_id=match.group(1), base_url=base_url)
+    match = _AUDIO_PATH.fullmatch(path)
+    if match and method in ("GET", "HEAD"):
+        return handle_audio(state, task_id=match.group(1), range_header=environ.get("HTTP_RANGE"))
+    return _json_response(404, {"message": "Not Found"})
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= 0:
+        return b""
+    return environ["wsgi.input"].read(min(length, _MAX_BODY_BYTES))
+
+
+def _base_url_of(environ: dict[str, Any]) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "127.0.0.1")
+        port = environ.get("SERVER_PORT", "")
+        if port and port != {"http": "80", "https": "443"}.get(scheme):
+            host = f"{host}:{port}"
+    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '').rstrip('/')}{API_PREFIX}"
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a hung client never keeps the process alive
+    allow_reuse_address = True
+    verbose = False
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), which can stall on a reverse DNS lookup; the name
+        # only fills SERVER_NAME, and clients send Host anyway.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = port
+        self.setup_environ()
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Logs nothing unless the server is verbose, and then only the request line and status."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+
+@dataclass
+class RunningSimulator:
+    server: _ThreadingWSGIServer
+    thread: threading.Thread
+    state: SimulatorState
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - only a display name for the wildcard address
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{API_PREFIX}"
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and wait for the serving thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def serve_in_thread(
+    state: SimulatorState, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+) -> RunningSimulator:
+    """Serve the simulator from a daemon thread; port 0 picks a free port (see ``.port``, ``.base_url``)."""
+    server_class = _ThreadingWSGIServer
+    if ":" in host:
+        server_class = type(
+            "_ThreadingWSGIServer6", (_ThreadingWSGIServer,), {"address_family": socket.AF_INET6}
+        )
+    server = server_class((host, port), _QuietRequestHandler)
+    server.verbose = verbose
+    server.set_app(make_wsgi_app(state))
+    # A short poll interval lets stop() return within 50 ms instead of the default half second.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="soundclone-simulator", daemon=True
+    )
+    thread.start()
+    return RunningSimulator(
+        server=server, thread=thread, state=state, host=host, port=server.server_address[1]
+    )
