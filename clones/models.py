@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -11,8 +12,47 @@ from django.utils.translation import gettext_lazy as _
 
 from clones import languages
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
 # The service keeps an unused voice for 3 days after its preview; the first use makes it permanent.
 MODEL_ID_LIFETIME = timedelta(days=3)
+# A modelId this close to lapsing is highlighted and found by the "expiring soon" filter.
+EXPIRING_SOON_WITHIN = timedelta(hours=24)
+# Fields the list's search looks in: what staff remember a voice by, and what they paste from other tools.
+SEARCHED_FIELDS = ("name", "notes", "model_id", "file_url", "content_text", "upstream_id")
+
+
+class CloneTaskQuerySet(models.QuerySet):
+    """The ways staff narrow the shared list down; the list page and the CSV export compose these."""
+
+    def active(self) -> CloneTaskQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> CloneTaskQuerySet:
+        return self.filter(archived_at__isnull=False)
+
+    def search(self, text: str) -> CloneTaskQuerySet:
+        """Every word must appear somewhere (name, notes, modelId, media URL, preview text or service id)."""
+        queryset = self
+        for word in text.split():
+            matches = Q()
+            for field in SEARCHED_FIELDS:
+                matches |= Q(**{f"{field}__icontains": word})
+            queryset = queryset.filter(matches)
+        return queryset
+
+    def expiring_soon(self, now: datetime) -> CloneTaskQuerySet:
+        """Completed voices whose modelId lapses within EXPIRING_SOON_WITHIN and has not lapsed yet."""
+        return self.filter(
+            status=CloneTask.Status.COMPLETED,
+            finished_at__gt=now - MODEL_ID_LIFETIME,
+            finished_at__lte=now - MODEL_ID_LIFETIME + EXPIRING_SOON_WITHIN,
+        ).exclude(model_id="")
+
+    def cloned_from(self, file_url: str) -> CloneTaskQuerySet:
+        """Earlier tasks made from exactly this media URL (as it was stored, after encoding)."""
+        return self.filter(file_url=file_url)
 
 
 class CloneTask(models.Model):
@@ -73,6 +113,17 @@ class CloneTask(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("archived by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # "Clone with both versions" makes two tasks from one form: both carry that form's token here, so
+    # either task can find its twin for the side-by-side comparison.
+    pair_token = models.UUIDField(null=True, blank=True, editable=False)
 
     # Poller bookkeeping.
     next_poll_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +134,8 @@ class CloneTask(models.Model):
     incomplete_results = models.PositiveIntegerField(default=0)
     audio_copy_attempts = models.PositiveIntegerField(default=0)
     audio_copy_next_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CloneTaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -102,6 +155,25 @@ class CloneTask(models.Model):
                 condition=Q(audio_copy_next_at__isnull=False),
                 name="clonetask_due_copy_idx",
             ),
+            # The list's default view (not archived, newest or oldest first) reads a page straight off this
+            # index, however many tasks there are; SQLite and PostgreSQL both walk it in either direction.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(archived_at__isnull=True),
+                name="clonetask_active_list_idx",
+            ),
+            # The list's "Mine" and status filters, still in date order.
+            models.Index(fields=["submitted_by", "created_at"], name="clonetask_submitter_list_idx"),
+            models.Index(fields=["status", "created_at"], name="clonetask_status_list_idx"),
+            # The "expiring soon" filter: completed tasks by when they finished.
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(status="completed"),
+                name="clonetask_completed_idx",
+            ),
+            # The form's duplicate warning looks up earlier tasks by their exact media URL.
+            models.Index(fields=["file_url"], name="clonetask_file_url_idx"),
+            models.Index(fields=["pair_token"], name="clonetask_pair_idx"),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +203,9 @@ class CloneTask(models.Model):
         """Where the page's audio player loads the preview from."""
         if self.status != self.Status.COMPLETED:
             return ""
+        if self.audio_file:
+            # Our own copy, served to signed-in users: the service's link may have expired.
+            return reverse("clones:task-audio", args=[self.pk])
         return self.audio_url
 
     @property
@@ -144,6 +219,44 @@ class CloneTask(models.Model):
         if self.status != self.Status.COMPLETED or not self.model_id or not self.finished_at:
             return None
         return self.finished_at + MODEL_ID_LIFETIME
+
+    @property
+    def model_id_time_left(self) -> timedelta | None:
+        """How long until the modelId lapses (negative once it has), or None when there is none."""
+        expires_at = self.model_id_expires_at
+        if expires_at is None:
+            return None
+        return expires_at - timezone.now()
+
+    @property
+    def is_model_id_expired(self) -> bool:
+        time_left = self.model_id_time_left
+        return time_left is not None and time_left <= timedelta(0)
+
+    @property
+    def is_model_id_expiring_soon(self) -> bool:
+        time_left = self.model_id_time_left
+        return time_left is not None and timedelta(0) < time_left <= EXPIRING_SOON_WITHIN
+
+    @property
+    def model_id_with_context(self) -> str:
+        """The modelId with the version and language it must be used with: "voice_abc · v2 · Chinese,Yue".
+
+        The language is the service's own name for it (what another tool must send), not our label.
+        """
+        if not self.model_id:
+            return ""
+        return f"{self.model_id} · {self.sound_version} · {self.language}"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def can_be_archived_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
+        """The submitter or an administrator may archive a task, and restore it."""
+        if not user.is_authenticated:
+            return False
+        return user.is_staff or (self.submitted_by_id is not None and self.submitted_by_id == user.pk)
 
     @property
     def language_label(self) -> str:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from clones import client
+from clones import client, languages
 from clones.client import ErrorKind, RemoteTask, UpstreamError
 from clones.models import CloneTask, TaskEvent
 
@@ -315,3 +315,119 @@ def _record_event(
     TaskEvent.objects.create(
         task=task, kind=kind, http_status=http_status, outcome=outcome[:200], duration_ms=duration_ms
     )
+
+
+# --- Staff workflow: details, archive, both versions (issue 4) ----------------------------------------------
+
+# The second task of a "both versions" pair gets a token derived from the form's, so that a resent form finds
+# both tasks it made (and makes only the one that is missing).
+SECOND_VERSION_NAMESPACE_NAME = "second-version"
+
+
+class DuplicatePairSubmission(Exception):
+    """This "both versions" form was already submitted: the tasks it created are attached."""
+
+    def __init__(self, tasks: tuple[CloneTask, CloneTask]) -> None:
+        super().__init__(f"form already submitted as tasks {tasks[0].pk} and {tasks[1].pk}")
+        self.tasks = tasks
+
+
+class SecondVersionRejected(Exception):
+    """The service accepted the v1 task of a pair but refused the v2 one; the v1 task is attached."""
+
+    def __init__(self, task: CloneTask, message: str) -> None:
+        super().__init__(message)
+        self.task = task
+        self.message = message
+
+
+def task_update_details(*, task: CloneTask, name: str, notes: str) -> bool:
+    """Rename a task and replace its notes (nothing else is editable); False when nothing changed."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a task needs a name")
+    if task.name == name and task.notes == notes:
+        return False
+    task.name = name
+    task.notes = notes
+    task.save(update_fields=["name", "notes", "updated_at"])
+    logger.info("task details edited task=%s", task.pk)
+    return True
+
+
+def task_archive(*, task: CloneTask, user: AbstractBaseUser) -> bool:
+    """Take a task off the default list (nothing is deleted); False when it was archived already."""
+    now = timezone.now()
+    # Conditional, so that two clicks (or two people) archive it once and the first archiver is kept.
+    archived = CloneTask.objects.filter(pk=task.pk, archived_at__isnull=True).update(
+        archived_at=now, archived_by=user, updated_at=now
+    )
+    task.refresh_from_db(fields=["archived_at", "archived_by", "updated_at"])
+    if archived:
+        logger.info("task archived task=%s by=%s", task.pk, user.pk)
+    return bool(archived)
+
+
+def task_restore(*, task: CloneTask, user: AbstractBaseUser) -> bool:
+    """Put an archived task back on the list; False when it was not archived."""
+    now = timezone.now()
+    restored = CloneTask.objects.filter(pk=task.pk, archived_at__isnull=False).update(
+        archived_at=None, archived_by=None, updated_at=now
+    )
+    task.refresh_from_db(fields=["archived_at", "archived_by", "updated_at"])
+    if restored:
+        logger.info("task restored task=%s by=%s", task.pk, user.pk)
+    return bool(restored)
+
+
+def second_version_token(form_token: uuid.UUID) -> uuid.UUID:
+    """The form token of the v2 task of a pair, derived from the form's own (the v1 task's)."""
+    return uuid.uuid5(form_token, SECOND_VERSION_NAMESPACE_NAME)
+
+
+def task_submit_both_versions(
+    *,
+    user: AbstractBaseUser | None,
+    name: str,
+    file_url: str,
+    language: str,
+    form_token: uuid.UUID,
+    content_text: str = "",
+    notes: str = "",
+    consent_text: str = "",
+) -> tuple[CloneTask, CloneTask]:
+    """Submit one clip to model v1 and model v2 as a pair of tasks; returns (v1 task, v2 task).
+
+    Raises SubmissionRejected when the service refuses the clip (nothing stored), SecondVersionRejected when
+    only the v2 task was refused, and DuplicatePairSubmission when this form made both tasks already.
+    """
+    if not (languages.is_supported("v1", language) and languages.is_supported("v2", language)):
+        raise ValueError(f"{language!r} is not offered by both model versions")
+    common = {
+        "user": user,
+        "name": name,
+        "file_url": file_url,
+        "language": language,
+        "content_text": content_text,
+        "notes": notes,
+        "consent_text": consent_text,
+    }
+    tasks: list[CloneTask] = []
+    duplicates = 0
+    for version, token in (("v1", form_token), ("v2", second_version_token(form_token))):
+        try:
+            task = task_submit(sound_version=version, form_token=token, **common)
+        except DuplicateSubmission as exc:
+            task = exc.task
+            duplicates += 1
+        except SubmissionRejected as exc:
+            if not tasks:
+                raise
+            raise SecondVersionRejected(tasks[0], exc.message) from exc
+        tasks.append(task)
+    first, second = tasks
+    CloneTask.objects.filter(pk__in=[first.pk, second.pk]).update(pair_token=form_token)
+    first.pair_token = second.pair_token = form_token
+    if duplicates == 2:
+        raise DuplicatePairSubmission((first, second))
+    return first, second
