@@ -1,6 +1,6 @@
 """Production readiness without a Docker engine: check --deploy, the image's build steps, its health check.
 
-The production environment below is the one README.md documents ("Deployment"); keep the two in step.
+The production environment is read from README.md ("Deployment"), the page operators follow.
 """
 
 from __future__ import annotations
@@ -24,21 +24,24 @@ from clones.models import PollerHeartbeat
 BASE_DIR = Path(__file__).resolve().parent.parent
 DOCKERFILE = (BASE_DIR / "Dockerfile").read_text(encoding="utf-8")
 
-# What README.md tells an operator to set for production, secrets aside (made up per run below).
-PRODUCTION_ENVIRONMENT = {
-    "DEBUG": "false",
-    "ALLOWED_HOSTS": "studio.example.com",
-    "CSRF_TRUSTED_ORIGINS": "https://studio.example.com",
-    "SECURE_COOKIES": "true",
-    "BEHIND_TLS_PROXY": "true",
-    "SECURE_SSL_REDIRECT": "true",
-    "SECURE_HSTS_SECONDS": "31536000",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
-    "SECURE_HSTS_PRELOAD": "true",
-    "LOG_FORMAT": "json",
-    # Never connected to by these checks; it only has to be a PostgreSQL URL, as in production.
-    "DATABASE_URL": "postgres://soundclone:unused@127.0.0.1:1/soundclone",
-}
+README = (BASE_DIR / "README.md").read_text(encoding="utf-8")
+
+
+def _readme_production_environment() -> dict[str, str]:
+    """The production variables README.md lists (the first sh block of its Deployment section)."""
+    section = README.split("\n## Deployment\n", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+    environment = {}
+    for line in block.splitlines():
+        assignment = line.split(" #", 1)[0].strip()
+        if assignment:
+            name, value = assignment.split("=", 1)
+            environment[name] = value
+    return environment
+
+
+# Read from the README, so that what operators are told and what is tested cannot drift apart.
+PRODUCTION_ENVIRONMENT = _readme_production_environment()
 
 
 def _clean_environment(**extra: str) -> dict[str, str]:
@@ -49,14 +52,18 @@ def _clean_environment(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def production_environment(tmp_path) -> dict[str, str]:
-    key_file = tmp_path / "soundclone_api_key"
-    key_file.write_text("sk-live-made-up-for-this-test\n", encoding="utf-8")
+    # The secrets come from files, as Docker secrets provide them; made up for each run.
+    secret_key_file = tmp_path / "secret_key"
+    secret_key_file.write_text(secrets.token_urlsafe(50) + "\n", encoding="utf-8")
+    api_key_file = tmp_path / "soundclone_api_key"
+    api_key_file.write_text("sk-live-made-up-for-this-test\n", encoding="utf-8")
     return _clean_environment(
-        **PRODUCTION_ENVIRONMENT,
-        SECRET_KEY=secrets.token_urlsafe(50),
-        # The key from a file, as Docker secrets provide it.
-        SOUNDCLONE_API_KEY_FILE=str(key_file),
-        DATA_DIR=str(tmp_path / "data"),
+        **{
+            **PRODUCTION_ENVIRONMENT,
+            "SECRET_KEY_FILE": str(secret_key_file),
+            "SOUNDCLONE_API_KEY_FILE": str(api_key_file),
+            "DATA_DIR": str(tmp_path / "data"),
+        }
     )
 
 
@@ -84,8 +91,16 @@ def test_check_deploy_fails_when_a_production_setting_is_left_out(production_env
     assert "security.W012" in result.stderr + result.stdout
 
 
+def test_the_readme_lists_the_production_settings_check_deploy_needs():
+    assert PRODUCTION_ENVIRONMENT["DEBUG"] == "false"
+    assert PRODUCTION_ENVIRONMENT["SECURE_COOKIES"] == "true"
+    assert {"SECRET_KEY_FILE", "SOUNDCLONE_API_KEY_FILE", "ALLOWED_HOSTS", "SECURE_HSTS_SECONDS"} <= set(
+        PRODUCTION_ENVIRONMENT
+    )
+
+
 def test_production_refuses_to_start_without_a_secret_key(production_environment):
-    del production_environment["SECRET_KEY"]
+    del production_environment["SECRET_KEY_FILE"]
     result = _manage(sys.executable, "check", env=production_environment)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
