@@ -8,8 +8,10 @@ later can help. The API key goes into the Authorization header and nowhere else.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -296,3 +298,105 @@ def _error_text(value: Any) -> str:
 def _log_failure(method: str, path: str, started: float, what: str) -> None:
     duration_ms = int((time.monotonic() - started) * 1000)
     logger.warning("upstream %s %s failed=%s duration_ms=%s", method, path, what, duration_ms)
+
+
+@dataclass(frozen=True)
+class DownloadedAudio:
+    """A preview fetched from the service's storage."""
+
+    content: bytes
+    content_type: str
+
+
+AUDIO_CONTENT_TYPES = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/vnd.wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/ogg": "ogg",
+    "audio/aac": "aac",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/flac": "flac",
+    "audio/webm": "webm",
+}
+MAX_REDIRECTS = 3
+
+
+def download_preview(url: str) -> DownloadedAudio:
+    """Fetch a preview's audio safely: http(s) only, public addresses only, size-capped, audio only."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        _check_public_url(url)
+        started = time.monotonic()
+        try:
+            response = requests.get(
+                url,
+                stream=True,
+                timeout=(settings.SOUNDCLONE_CONNECT_TIMEOUT, settings.SOUNDCLONE_ARCHIVE_TIMEOUT),
+                allow_redirects=False,
+                headers={"Accept": "audio/*"},
+            )
+        except requests.exceptions.RequestException as exc:
+            raise UpstreamError(ErrorKind.NOT_SENT, "The preview could not be downloaded.") from exc
+        with response:
+            if response.is_redirect and "Location" in response.headers:
+                # Each hop is checked again: a public link must not bounce us to a private address.
+                url = requests.compat.urljoin(url, response.headers["Location"])
+                continue
+            logger.info(
+                "preview download status=%s duration_ms=%d",
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
+            if response.status_code == 404:
+                raise UpstreamError(
+                    ErrorKind.NOT_FOUND, "The preview is no longer available.", status_code=404
+                )
+            if response.status_code != 200:
+                raise UpstreamError(
+                    ErrorKind.BUSY, "The preview could not be downloaded.", status_code=response.status_code
+                )
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type not in AUDIO_CONTENT_TYPES:
+                raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link did not return audio.")
+            return DownloadedAudio(_read_capped(response), content_type)
+    raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link redirected too many times.")
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    limit = settings.SOUNDCLONE_ARCHIVE_MAX_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview is larger than we accept.")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview is larger than we accept.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_public_url(url: str) -> None:
+    """Refuse anything but http(s) to a public address (or a host the settings explicitly allow)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link is not a web address.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link is not a web address.") from exc
+    if f"{parts.hostname}:{port}" in settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
+    except OSError as exc:
+        raise UpstreamError(ErrorKind.NOT_SENT, "The preview's host could not be found.") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            logger.warning("preview download refused: %s resolves to a non-public address", parts.hostname)
+            raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link points at a private address.")

@@ -1,10 +1,31 @@
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from clones.models import TaskEvent
+
+CREDENTIAL_FAILURES = (401, 403)
 
 
 def studio(request: HttpRequest) -> dict:
     """What every page needs to know about how the studio runs."""
+    user = getattr(request, "user", None)
+    is_administrator = bool(user and user.is_authenticated and user.is_staff)
     return {
         "is_demo_mode": settings.DEMO_MODE,
         "browser_refresh_ms": int(settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS * 1000),
+        # Lazy: the query runs only where base.html renders the banner, and only for administrators.
+        "is_key_refused": SimpleLazyObject(_latest_answer_refused_our_key) if is_administrator else False,
     }
+
+
+def _latest_answer_refused_our_key() -> bool:
+    """Whether the service's latest answer refused our API key (until an accepted request clears it)."""
+    latest = (
+        TaskEvent.objects.filter(http_status__isnull=False)
+        .exclude(kind=TaskEvent.Kind.COPY)
+        .order_by("-at", "-pk")
+        .values_list("http_status", flat=True)
+        .first()
+    )
+    return latest in CREDENTIAL_FAILURES

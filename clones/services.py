@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -24,8 +27,8 @@ Status = CloneTask.Status
 MAX_SEND_ATTEMPTS = 4
 # A task found "completed" without its preview or modelId this many times is given up on.
 MAX_INCOMPLETE_RESULTS = 3
-# While a poller works on a task it holds it this long; a poller that dies simply lets the lease run out.
-CLAIM_LEASE = timedelta(seconds=60)
+# A preview copy that keeps failing is tried this many times (over about a day) before we give up on it.
+MAX_COPY_ATTEMPTS = 12
 # A request in flight for longer than this means the process sending it died: we cannot know the outcome.
 STALE_SUBMISSION_AFTER = timedelta(minutes=2)
 # Backing off never waits longer than this between two polls of one task.
@@ -158,6 +161,9 @@ def task_refresh(*, task: CloneTask) -> None:
         logger.warning("task given up after the hard limit task=%s", task.pk)
         _finish(task, Status.FAILED, error=MESSAGE_TOO_LONG)
     task.save()
+    if task.status == Status.COMPLETED:
+        # The service's link may expire within a day: keep our own copy from the first moment.
+        task_copy_preview(task=task)
 
 
 def task_claim_next(*, now: datetime | None = None) -> CloneTask | None:
@@ -176,7 +182,55 @@ def task_claim_next(*, now: datetime | None = None) -> CloneTask | None:
         # Moving next_poll_at past the lease is the claim. Two pollers racing for one row run the same
         # conditional UPDATE; the database applies them one after the other and the second matches no row.
         # A poller killed mid-task leaves a lease that simply runs out, and the task is due again.
-        claimed = CloneTask.objects.filter(pk=pk, next_poll_at=due_at).update(next_poll_at=now + CLAIM_LEASE)
+        claimed = CloneTask.objects.filter(pk=pk, next_poll_at=due_at).update(
+            next_poll_at=now + _claim_lease()
+        )
+        if claimed:
+            return CloneTask.objects.get(pk=pk)
+    return None
+
+
+def task_copy_preview(*, task: CloneTask) -> bool:
+    """Copy a completed task's preview audio into our storage; on failure, schedule another try."""
+    if task.status != Status.COMPLETED or task.audio_file or not task.audio_url:
+        return False
+    task.audio_copy_attempts += 1
+    started = time.monotonic()
+    try:
+        audio = client.download_preview(task.audio_url)
+        extension = client.AUDIO_CONTENT_TYPES[audio.content_type]
+        name = default_storage.save(f"previews/task-{task.pk}.{extension}", ContentFile(audio.content))
+    except (UpstreamError, OSError) as exc:
+        _record_copy_failure(task, exc, int((time.monotonic() - started) * 1000))
+        return False
+    task.audio_file.name = name
+    task.audio_copy_next_at = None
+    CloneTask.objects.filter(pk=task.pk).update(
+        audio_file=name, audio_copy_attempts=task.audio_copy_attempts, audio_copy_next_at=None
+    )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _record_event(task, TaskEvent.Kind.COPY, 200, f"{len(audio.content)} bytes", duration_ms)
+    logger.info("preview copied task=%s bytes=%s duration_ms=%s", task.pk, len(audio.content), duration_ms)
+    return True
+
+
+def task_claim_next_copy(*, now: datetime | None = None) -> CloneTask | None:
+    """Claim the completed task whose preview copy is most overdue, or return None."""
+    now = now or timezone.now()
+    for _attempt in range(5):
+        candidate = (
+            CloneTask.objects.filter(audio_copy_next_at__lte=now)
+            .order_by("audio_copy_next_at", "pk")
+            .values_list("pk", "audio_copy_next_at")
+            .first()
+        )
+        if candidate is None:
+            return None
+        pk, due_at = candidate
+        # The same conditional-update claim as task_claim_next.
+        claimed = CloneTask.objects.filter(pk=pk, audio_copy_next_at=due_at).update(
+            audio_copy_next_at=now + _claim_lease()
+        )
         if claimed:
             return CloneTask.objects.get(pk=pk)
     return None
@@ -236,6 +290,21 @@ def _record_send_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> 
     else:
         task.status = Status.NOT_SENT
         task.error = MESSAGE_NOT_SENT
+
+
+def _record_copy_failure(task: CloneTask, exc: Exception, duration_ms: int) -> None:
+    status_code = exc.status_code if isinstance(exc, UpstreamError) else None
+    _record_event(task, TaskEvent.Kind.COPY, status_code, str(getattr(exc, "message", exc)), duration_ms)
+    if task.audio_copy_attempts >= MAX_COPY_ATTEMPTS:
+        # The player keeps using the service's link for as long as that works.
+        logger.error("preview copy given up task=%s attempts=%s", task.pk, task.audio_copy_attempts)
+        task.audio_copy_next_at = None
+    else:
+        task.audio_copy_next_at = timezone.now() + _copy_backoff(task.audio_copy_attempts)
+        logger.warning("preview copy failed task=%s error=%s; will try again", task.pk, exc)
+    CloneTask.objects.filter(pk=task.pk).update(
+        audio_copy_attempts=task.audio_copy_attempts, audio_copy_next_at=task.audio_copy_next_at
+    )
 
 
 def _record_poll_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> None:
@@ -301,6 +370,16 @@ def _poll_delay(task: CloneTask, now: datetime) -> timedelta:
     else:
         factor = 12
     return timedelta(seconds=base * factor)
+
+
+def _claim_lease() -> timedelta:
+    """While a poller works on a task it holds it this long; a poller that dies lets the lease run out."""
+    return timedelta(seconds=settings.SOUNDCLONE_POLL_LEASE_SECONDS)
+
+
+def _copy_backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at 6 h: a storage hiccup heals fast, an outage may take hours."""
+    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(hours=6))
 
 
 def _backoff(failures: int) -> timedelta:

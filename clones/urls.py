@@ -7,7 +7,14 @@ app_name = "clones"
 urlpatterns = [
     path("", views.task_list, name="task-list"),
     path("new/", views.task_create, name="task-create"),
+    path("check-url/", views.task_check_url, name="task-check-url"),
+    path("compare/", views.task_compare, name="task-compare"),
+    path("export/", views.task_export, name="task-export"),
     path("refresh/", views.task_refresh, name="task-refresh"),
     path("<int:pk>/", views.task_detail, name="task-detail"),
     path("<int:pk>/resend/", views.task_resend, name="task-resend"),
+    path("<int:pk>/edit/", views.task_edit, name="task-edit"),
+    path("<int:pk>/archive/", views.task_archive, name="task-archive"),
+    path("<int:pk>/restore/", views.task_restore, name="task-restore"),
+    path("<int:pk>/audio/", views.task_audio, name="task-audio"),
 ]

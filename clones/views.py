@@ -1,37 +1,112 @@
 from __future__ import annotations
 
+import json
 import logging
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.encoding import iri_to_uri
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clones import services
-from clones.forms import CONSENT_TEXT, CloneForm
+from clones import exports, services
+from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
 from clones.models import CloneTask
+from clones.pagination import ListPage
 
 logger = logging.getLogger(__name__)
 
 TASKS_PER_PAGE = 50
+# The duplicate warning names this many earlier tasks and links the list for the rest.
+DUPLICATES_SHOWN = 5
+# A comparison is of a pair, or a few tries side by side; more would not fit side by side.
+MAX_COMPARED = 4
 # A page never asks about more rows than it can show.
 MAX_REFRESH_IDS = TASKS_PER_PAGE
 
 Status = CloneTask.Status
 
 
+@dataclass(frozen=True)
+class DuplicateMatches:
+    """Earlier tasks made from one media URL, for the form's warning."""
+
+    tasks: list[CloneTask]
+    has_more: bool
+    search_url: str
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks)
+
+
+RANGE_PATTERN = re.compile(r"bytes=(\d*)-(\d*)")
+
+
 @require_GET
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    tasks = CloneTask.objects.filter(archived_at__isnull=True).select_related("submitted_by")
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "clones/task_list.html", {"page": page, "tasks": page.object_list})
+    """The team's shared list: searched, filtered and ordered from the URL, one page at a time."""
+    filters = TaskFilterForm(request.GET)
+    page = ListPage(_filtered_tasks(filters, request.user), request.GET.get("page"), per_page=TASKS_PER_PAGE)
+    context = {
+        "filters": filters,
+        "filter_query": filters.query(),
+        "page": page,
+        "tasks": page.object_list,
+    }
+    return render(request, "clones/task_list.html", context)
+
+
+@require_GET
+@login_required
+def task_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered list as CSV, streamed row by row: UTF-8 with a BOM, so that Excel reads Chinese right."""
+    filters = TaskFilterForm(request.GET)
+    tasks = _filtered_tasks(filters, request.user)
+    # Worked out now, in the reader's language: the rows are written after this view has returned.
+    header = [
+        _("Name"),
+        _("modelId"),
+        _("Model version"),
+        _("Language"),
+        _("Status"),
+        _("Submitted by"),
+        _("Submitted at"),
+        _("modelId expires at"),
+        _("Media URL"),
+    ]
+    status_labels = {value: str(label) for value, label in Status.choices}
+    filename = f"soundclone-voices-{timezone.localtime():%Y%m%d-%H%M}.csv"
+    response = StreamingHttpResponse(
+        exports.csv_rows(tasks, header=header, status_labels=status_labels),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @require_GET
@@ -48,10 +123,15 @@ def task_refresh(request: HttpRequest) -> HttpResponse:
 @login_required
 def task_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "clones/task_form.html", {"form": CloneForm()})
+        # "Clone again": the form prefilled with another task's inputs (consent is asked afresh).
+        source = _clone_source(request.GET.get("from", ""))
+        form = CloneForm(initial=_inputs_of(source) if source else None)
+        return _render_form(request, form, source=source)
     form = CloneForm(request.POST)
     if not form.is_valid():
-        return render(request, "clones/task_form.html", {"form": form}, status=400)
+        return _render_form(request, form, status=400)
+    if form.cleaned_data["both_versions"]:
+        return _submit_both_versions(request, form)
     data = form.cleaned_data
     try:
         task = services.task_submit(
@@ -69,7 +149,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
         form.add_error(
             "file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message}
         )
-        return render(request, "clones/task_form.html", {"form": form}, status=400)
+        return _render_form(request, form, status=400)
     except services.DuplicateSubmission as exc:
         messages.info(request, _("This form was already submitted; here is the task it created."))
         return redirect_to_task(exc.task)
@@ -77,6 +157,26 @@ def task_create(request: HttpRequest) -> HttpResponse:
         messages.info(request, notice)
     _announce_outcome(request, task)
     return redirect_to_task(task)
+
+
+@require_GET
+@login_required
+def task_check_url(request: HttpRequest) -> HttpResponse:
+    """The form's duplicate warning for the media URL typed so far: a fragment the form swaps in."""
+    duplicates = _earlier_tasks(request.GET.get("file_url", ""))
+    return render(request, "clones/task_form.html#duplicates", {"duplicates": duplicates})
+
+
+@require_GET
+@login_required
+def task_compare(request: HttpRequest) -> HttpResponse:
+    """Tasks side by side (a "both versions" pair, usually): /tasks/compare/?ids=12,13."""
+    ids = _ids_from(request.GET.get("ids", ""))
+    by_pk = CloneTask.objects.select_related("submitted_by").in_bulk(ids)
+    tasks = [by_pk[pk] for pk in ids if pk in by_pk]
+    if not tasks:
+        raise Http404
+    return render(request, "clones/task_compare.html", {"tasks": tasks})
 
 
 @require_POST
@@ -93,9 +193,82 @@ def task_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
+def task_audio(request: HttpRequest, pk: int) -> HttpResponse:
+    """Our archived copy of a preview, with byte ranges so that players can seek; `?download=1` saves it."""
+    task = get_object_or_404(CloneTask, pk=pk, status=Status.COMPLETED)
+    if not task.audio_file:
+        if task.audio_url:
+            # Not copied yet (the poller retries): the service's own link still works for now.
+            return redirect(task.audio_url)
+        raise Http404
+    try:
+        handle = task.audio_file.open("rb")
+        size = task.audio_file.size
+    except OSError as exc:
+        logger.exception("archived preview missing task=%s", task.pk)
+        raise Http404 from exc
+    content_type = mimetypes.guess_type(task.audio_file.name)[0] or "application/octet-stream"
+    if request.GET.get("download"):
+        extension = PurePosixPath(task.audio_file.name).suffix
+        filename = (
+            f"{slugify(task.name, allow_unicode=True) or 'preview'}-{task.model_id or task.pk}{extension}"
+        )
+        response: HttpResponse = FileResponse(
+            handle, as_attachment=True, filename=filename, content_type=content_type
+        )
+    else:
+        response = _ranged_response(handle, size, content_type, request.headers.get("Range", ""))
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+@login_required
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(CloneTask.objects.select_related("submitted_by"), pk=pk)
-    return render(request, "clones/task_detail.html", {"task": task})
+    task = get_object_or_404(CloneTask.objects.select_related("submitted_by", "archived_by"), pk=pk)
+    return _render_detail(request, task, TaskDetailsForm(initial={"name": task.name, "notes": task.notes}))
+
+
+@require_POST
+@login_required
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a task's name and notes, the only things that can be changed after submitting."""
+    task = get_object_or_404(CloneTask.objects.select_related("submitted_by", "archived_by"), pk=pk)
+    form = TaskDetailsForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, task, form, status=400)
+    if services.task_update_details(
+        task=task, name=form.cleaned_data["name"], notes=form.cleaned_data["notes"]
+    ):
+        messages.success(request, _("Saved the name and notes."))
+    return redirect(task)
+
+
+@require_POST
+@login_required
+def task_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(CloneTask, pk=pk)
+    if not task.can_be_archived_by(request.user):
+        raise PermissionDenied
+    if services.task_archive(task=task, user=request.user):
+        messages.success(
+            request,
+            _("“%(name)s” is archived: it no longer shows in the list. You can restore it at any time.")
+            % {"name": task.name},
+        )
+    return _redirect_back(request, task)
+
+
+@require_POST
+@login_required
+def task_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(CloneTask, pk=pk)
+    if not task.can_be_archived_by(request.user):
+        raise PermissionDenied
+    if services.task_restore(task=task, user=request.user):
+        messages.success(request, _("“%(name)s” is back in the list.") % {"name": task.name})
+    return _redirect_back(request, task)
 
 
 @require_GET
@@ -129,6 +302,166 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _filtered_tasks(filters: TaskFilterForm, user: AbstractBaseUser) -> QuerySet[CloneTask]:
+    """The tasks the list's search and filters select, in the chosen order (the list and the export)."""
+    values = filters.values
+    tasks = CloneTask.objects.archived() if values.get("archived") else CloneTask.objects.active()
+    if values.get("q"):
+        tasks = tasks.search(values["q"])
+    if values.get("status"):
+        tasks = tasks.filter(status=values["status"])
+    if values.get("version"):
+        tasks = tasks.filter(sound_version=values["version"])
+    if values.get("language"):
+        tasks = tasks.filter(language=values["language"])
+    if values.get("expiring"):
+        tasks = tasks.expiring_soon(timezone.now())
+    if values.get("mine"):
+        tasks = tasks.filter(submitted_by=user)
+    order = ("created_at", "pk") if filters.is_oldest_first else ("-created_at", "-pk")
+    return tasks.select_related("submitted_by").order_by(*order)
+
+
+def _render_form(
+    request: HttpRequest, form: CloneForm, *, source: CloneTask | None = None, status: int = 200
+) -> HttpResponse:
+    """The clone form, with the warning about earlier clones of its media URL when there are any."""
+    if form.is_bound:
+        file_url = getattr(form, "cleaned_data", {}).get("file_url") or form.data.get("file_url", "")
+    else:
+        file_url = form.initial.get("file_url", "")
+    context = {"form": form, "source": source, "duplicates": _earlier_tasks(file_url)}
+    return render(request, "clones/task_form.html", context, status=status)
+
+
+def _submit_both_versions(request: HttpRequest, form: CloneForm) -> HttpResponse:
+    data = form.cleaned_data
+    try:
+        first, second = services.task_submit_both_versions(
+            user=request.user,
+            name=data["name"],
+            notes=data["notes"],
+            file_url=data["file_url"],
+            content_text=data["content_text"],
+            language=data["language"],
+            form_token=data["form_token"],
+            consent_text=str(CONSENT_TEXT),
+        )
+    except services.SubmissionRejected as exc:
+        form.add_error(
+            "file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message}
+        )
+        return _render_form(request, form, status=400)
+    except services.SecondVersionRejected as exc:
+        messages.error(
+            request,
+            _("Model v2 refused this clip: %(reason)s. The model v1 clone was sent.")
+            % {"reason": exc.message},
+        )
+        return redirect(exc.task)
+    except services.DuplicatePairSubmission as exc:
+        messages.info(request, _("This form was already submitted; here are the tasks it created."))
+        return redirect(_compare_url(exc.tasks))
+    for notice in form.notices:
+        messages.info(request, notice)
+    for task in (first, second):
+        _announce_outcome(request, task)
+    return redirect(_compare_url((first, second)))
+
+
+def _render_detail(
+    request: HttpRequest, task: CloneTask, details_form: TaskDetailsForm, *, status: int = 200
+) -> HttpResponse:
+    twins = []
+    if task.pair_token:
+        twins = list(
+            CloneTask.objects.filter(pair_token=task.pair_token).exclude(pk=task.pk).order_by("sound_version")
+        )
+    context = {
+        "task": task,
+        "details_form": details_form,
+        "can_archive": task.can_be_archived_by(request.user),
+        "download_url": _download_url(task),
+        "last_response": _pretty_json(task.last_response),
+        "twins": twins,
+        "compare_url": _compare_url((task, *twins)) if twins else "",
+    }
+    return render(request, "clones/task_detail.html", context, status=status)
+
+
+def _clone_source(value: str) -> CloneTask | None:
+    return CloneTask.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+
+def _inputs_of(task: CloneTask) -> dict:
+    """What a staff member typed for a task: the starting point of "Clone again"."""
+    return {
+        "name": task.name,
+        "file_url": task.file_url,
+        "content_text": task.content_text,
+        "sound_version": task.sound_version,
+        "language": task.language,
+        "notes": task.notes,
+    }
+
+
+def _earlier_tasks(file_url: str) -> DuplicateMatches:
+    """Earlier tasks made from this media URL (as typed, or as we would store it after encoding)."""
+    file_url = file_url.strip()
+    if not file_url or len(file_url) > MAX_URL_LENGTH:
+        return DuplicateMatches([], has_more=False, search_url="")
+    candidates = {file_url, iri_to_uri(file_url)}
+    matches = list(
+        CloneTask.objects.filter(file_url__in=candidates)
+        .select_related("submitted_by")
+        .order_by("-created_at", "-pk")[: DUPLICATES_SHOWN + 1]
+    )
+    search_url = reverse("clones:task-list") + "?" + urlencode({"q": iri_to_uri(file_url)})
+    return DuplicateMatches(
+        matches[:DUPLICATES_SHOWN], has_more=len(matches) > DUPLICATES_SHOWN, search_url=search_url
+    )
+
+
+def _ids_from(value: str) -> list[int]:
+    ids: list[int] = []
+    for part in value.split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) not in ids:
+            ids.append(int(part))
+    return ids[:MAX_COMPARED]
+
+
+def _compare_url(tasks: tuple[CloneTask, ...]) -> str:
+    return reverse("clones:task-compare") + "?" + urlencode({"ids": ",".join(str(task.pk) for task in tasks)})
+
+
+def _download_url(task: CloneTask) -> str:
+    """Where the Download button fetches the preview: our copy as an attachment, or the service's link."""
+    if not task.has_preview:
+        return ""
+    try:
+        return reverse("clones:task-audio", args=[task.pk]) + "?download=1"
+    except NoReverseMatch:
+        return task.player_url
+
+
+def _pretty_json(value: object) -> str:
+    """The service's last answer, indented for reading; the template escapes it."""
+    if value is None:
+        return ""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def _redirect_back(request: HttpRequest, task: CloneTask) -> HttpResponse:
+    """Back to the page the button was on (a list with its filters), or else to the task's page."""
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(next_url)
+    return redirect(task)
+
+
 def redirect_to_task(task: CloneTask) -> HttpResponse:
     """Back to the list, where the task shows at the top (the list is newest first)."""
     return redirect(reverse("clones:task-list") + f"#task-{task.pk}")
@@ -146,3 +479,30 @@ def _announce_outcome(request: HttpRequest, task: CloneTask) -> None:
         messages.warning(request, _(task.error))
     else:
         messages.error(request, _(task.error) if task.error else _("The task was not sent."))
+
+
+def _ranged_response(handle: BinaryIO, size: int, content_type: str, range_header: str) -> HttpResponse:
+    """The whole file, or the one byte range asked for (RFC 9110 single ranges; multi-range gets the file)."""
+    match = RANGE_PATTERN.fullmatch(range_header.strip())
+    if not match:
+        return FileResponse(handle, content_type=content_type)
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    elif last:
+        start = max(size - int(last), 0)
+        end = size - 1
+    else:
+        start, end = 0, -1
+    if start > end or start >= size:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle.seek(start)
+    body = handle.read(end - start + 1)
+    handle.close()
+    response = HttpResponse(body, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response

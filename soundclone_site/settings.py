@@ -3,8 +3,10 @@
 Every variable is listed, with a comment, in `.env.example`.
 """
 
+import os
 import secrets
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,6 +64,19 @@ SOUNDCLONE_POLL_INTERVAL = env.float("SOUNDCLONE_POLL_INTERVAL", default=5.0)
 SOUNDCLONE_TASK_SLOW_AFTER = env.int("SOUNDCLONE_TASK_SLOW_AFTER", default=30 * 60)
 # ...and after this long it is marked failed: the service is not going to finish it.
 SOUNDCLONE_TASK_HARD_LIMIT = env.int("SOUNDCLONE_TASK_HARD_LIMIT", default=24 * 60 * 60)
+# Finished previews are copied into our own storage (the service's links expire). The copy refuses private,
+# loopback and link-local addresses, except these host:port pairs (the simulator's, in demo mode).
+SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = env.list(
+    "SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS",
+    default=[f"127.0.0.1:{SOUNDCLONE_SIMULATOR_PORT}", f"localhost:{SOUNDCLONE_SIMULATOR_PORT}"]
+    if DEMO_MODE
+    else [],
+)
+# A preview is a few seconds of speech: anything far larger is not what we asked for.
+SOUNDCLONE_ARCHIVE_MAX_BYTES = env.int("SOUNDCLONE_ARCHIVE_MAX_BYTES", default=20 * 1024 * 1024)
+SOUNDCLONE_ARCHIVE_TIMEOUT = env.float("SOUNDCLONE_ARCHIVE_TIMEOUT", default=30.0)
+# While a poller works on a task it holds it this long; if the poller dies, the task is picked up after it.
+SOUNDCLONE_POLL_LEASE_SECONDS = env.float("SOUNDCLONE_POLL_LEASE_SECONDS", default=60.0)
 # How often a browser asks our database for news of its unfinished rows (visible tab; hidden tabs slow down).
 SOUNDCLONE_BROWSER_REFRESH_SECONDS = env.float("SOUNDCLONE_BROWSER_REFRESH_SECONDS", default=3.0)
 
@@ -149,6 +164,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    if TESTING:
+        # A file, not memory: tests start pollers in other processes and post forms from several threads,
+        # which must all see one database as they would in production.
+        # One per test run, so that runs side by side never share it.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"soundclone-test-{os.getpid()}.sqlite3")
+        }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -182,8 +204,29 @@ STATIC_URL = "static/"
 # The image collects static files at build time into the default; tests collect into a temporary folder.
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Archived previews go to MEDIA_ROOT, or to an S3-compatible bucket when S3_BUCKET is set.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+DEFAULT_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": _read_secret("S3_ACCESS_KEY_ID") or None,
+            "secret_key": _read_secret("S3_SECRET_ACCESS_KEY") or None,
+            "location": env.str("S3_PREFIX", default="soundclone"),
+            # Previews are served through our signed-in view, never by public bucket URLs.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         # Hashed, compressed, cached forever; tests skip the collectstatic step that this needs.
         "BACKEND": (

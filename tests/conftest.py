@@ -19,6 +19,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Archived previews of each test go to a folder of their own, never into ./data."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_user("mei", password=PASSWORD, email="mei@example.com")
@@ -44,6 +51,21 @@ def other_staff_client(other_staff_user) -> Client:
 
 
 @pytest.fixture
+def administrator(db):
+    """An administrator (is_staff): may archive and restore anyone's tasks."""
+    return get_user_model().objects.create_user(
+        "ada", password=PASSWORD, email="ada@example.com", is_staff=True
+    )
+
+
+@pytest.fixture
+def administrator_client(administrator) -> Client:
+    client = Client()
+    client.force_login(administrator)
+    return client
+
+
+@pytest.fixture
 def anonymous_client(db) -> Client:
     return Client()
 
@@ -58,6 +80,8 @@ def simulator(settings) -> Iterator[RunningSimulator]:
     settings.SOUNDCLONE_CONNECT_TIMEOUT = 2.0
     settings.SOUNDCLONE_CREATE_TIMEOUT = 2.0
     settings.SOUNDCLONE_QUERY_TIMEOUT = 2.0
+    # The simulator runs on loopback, which the preview copy refuses unless told otherwise.
+    settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = [f"127.0.0.1:{running.port}"]
     yield running
     running.stop()
 

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -14,7 +15,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from clones import services
-from clones.models import PollerHeartbeat
+from clones.models import CloneTask, PollerHeartbeat
 
 logger = logging.getLogger("clones.poller")
 
@@ -40,6 +41,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._stop)
         logger.info("poller started name=%s loop=%s", self.name, loop)
         while not self.is_stopping:
+            if loop:
+                # A long-running process must notice a dropped or expired database connection, as a request
+                # would; a single pass is short (and may run inside a caller's transaction).
+                close_old_connections()
             has_more = self.work_once()
             self.beat_if_due()
             if has_more:
@@ -51,27 +56,34 @@ class Command(BaseCommand):
         logger.info("poller stopped name=%s", self.name)
 
     def work_once(self) -> bool:
-        """Handle one due task; returns whether there may be more to do right away."""
-        close_old_connections()
+        """Handle one due task (status query, resend or preview copy); returns whether more may be due."""
         services.task_sweep_stale_submissions()
         task = services.task_claim_next()
-        if task is None:
-            return False
+        if task is not None:
+            self._handle(task, services.task_refresh)
+            return True
+        task = services.task_claim_next_copy()
+        if task is not None:
+            self._handle(task, services.task_copy_preview)
+            return True
+        return False
+
+    def _handle(self, task: CloneTask, work: Callable[..., object]) -> None:
         started = time.monotonic()
         try:
-            services.task_refresh(task=task)
+            work(task=task)
         except Exception:
-            # One bad task must not stop the others: its claim stays in place, so it comes back after the
-            # lease, and the loop goes on.
+            # One bad task must not stop the others: its claim stays in place, so it comes back when the
+            # lease runs out, and the loop goes on.
             logger.exception("poller could not handle task=%s; it will be tried again later", task.pk)
         else:
             logger.info(
-                "poller handled task=%s status=%s duration_ms=%d",
+                "poller handled task=%s work=%s status=%s duration_ms=%d",
                 task.pk,
+                work.__name__,
                 task.status,
                 (time.monotonic() - started) * 1000,
             )
-        return True
 
     def beat_if_due(self, *, force: bool = False) -> None:
         """Record that this poller is alive (read by /healthz), at most every few seconds."""
