@@ -1,0 +1,489 @@
+"""`make bench`: measure SoundClone Studio on this machine, print the table, write bench/results/latest.md.
+
+What runs, on 127.0.0.1 only: gunicorn with the production settings (DEBUG off, a throwaway SECRET_KEY, an
+API key, so no demo mode), the poller (`poll_clones --loop`), the simulator with the service's realistic
+delays, and the database: SQLite, then PostgreSQL when this machine has its binaries (Debian's, run as the
+`postgres` user in a temporary cluster on a loopback port). Everything lives in a temporary folder, static
+files included (STATIC_ROOT; settings that do not read it collect into ./staticfiles, which git ignores).
+
+For each database bench/measure.py seeds 10, 1,000 and 100,000 tasks and measures (see the README's
+"Benchmark" section for the table): queries per request, server time, throughput under locust, page weight,
+and, on the first database only, the poller's figures (upstream economy, time to screen); then memory.
+Each figure is the median of several runs. Load is bounded in count and time.
+
+Exits non-zero only when the bench could not run; a missed target is a finding, not a failure. Ctrl-C or
+SIGTERM stops every process it started, PostgreSQL included.
+
+    python -m bench.run [--quick] [--skip-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import glob
+import json
+import os
+import platform
+import pwd
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.processes import BenchAborted, free_port, raise_on_stop_signals, tail
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_FILE = BASE_DIR / "bench" / "results" / "latest.md"
+BENCH_API_KEY = "bench-key"  # noqa: S105 - the simulator's key, on loopback, for this run only
+KB = 1000  # the page-weight target is in kB of 1,000 bytes
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --- the machine -----------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, str]:
+    """nproc, the CPU model and the memory, as the README quotes them."""
+    cpu_model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    system = platform.platform()
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                system = line.split("=", 1)[1].strip('"')
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": cpu_model,
+        "memory": memory,
+        "system": system,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+# --- the environment of every process --------------------------------------------------------------------
+
+
+def production_env(work_dir: Path, data_dir: Path, database_url: str | None) -> dict[str, str]:
+    """The production settings, on loopback, with nothing shared with ./data or the developer's .env keys."""
+    env = dict(os.environ)
+    # Secrets read from files would win over the variables below (settings._read_secret).
+    for name in ("SECRET_KEY_FILE", "SOUNDCLONE_API_KEY_FILE", "DATABASE_URL", "SOUNDCLONE_BASE_URL"):
+        env.pop(name, None)
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SOUNDCLONE_API_KEY": BENCH_API_KEY,
+            "DATA_DIR": str(data_dir),
+            # Honoured by settings that read STATIC_ROOT; older ones collect into ./staticfiles (gitignored).
+            "STATIC_ROOT": str(work_dir / "staticfiles"),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "soundclone_site.settings",
+        }
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def collect_static(work_dir: Path) -> None:
+    log("collecting static files")
+    env = production_env(work_dir, work_dir / "collectstatic-data", None)
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode:
+        raise RuntimeError(f"collectstatic failed:\n{completed.stdout}{completed.stderr}")
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------
+
+
+class PostgresUnavailable(Exception):
+    """This machine cannot run a throwaway PostgreSQL: the bench goes on with SQLite alone."""
+
+
+class Postgres:
+    """A throwaway cluster in a temporary folder, listening on one loopback port, trusting local users."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.bin_dir: Path | None = None
+        self.as_owner: list[str] = []
+        self.version = ""
+
+    @property
+    def data_dir(self) -> Path:
+        assert self.folder is not None
+        return self.folder / "data"
+
+    def start(self) -> str:
+        """Start the cluster and return the DATABASE_URL of an empty database on it."""
+        candidates = sorted(
+            (Path(path).parent for path in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+            key=lambda path: float(path.parent.name) if path.parent.name.replace(".", "").isdigit() else 0,
+        )
+        if not candidates and shutil.which("pg_ctl"):
+            candidates = [Path(shutil.which("pg_ctl")).parent]  # type: ignore[arg-type]
+        if not candidates:
+            raise PostgresUnavailable("PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin)")
+        self.bin_dir = candidates[-1]
+        owner_ids = None
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: its own account owns the cluster.
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                raise PostgresUnavailable("running as root and there is no `postgres` user") from None
+            if not shutil.which("runuser"):
+                raise PostgresUnavailable("running as root and there is no runuser to switch to `postgres`")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+            owner_ids = (owner.pw_uid, owner.pw_gid)
+        self.folder = Path(tempfile.mkdtemp(prefix="soundclone-bench-pg-"))
+        if owner_ids:
+            os.chown(self.folder, *owner_ids)
+        port = free_port()
+        self._run(
+            "initdb",
+            [
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "bench",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        )
+        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={self.folder}"
+        log_file = str(self.folder / "postgres.log")
+        self._run(
+            "pg_ctl", ["-D", str(self.data_dir), "-l", log_file, "-o", options, "-w", "-t", "60", "start"]
+        )
+        self._run("createdb", ["-h", "127.0.0.1", "-p", str(port), "-U", "bench", "soundclone_bench"])
+        self.version = self._run("postgres", ["--version"]).strip()
+        return f"postgres://bench@127.0.0.1:{port}/soundclone_bench"
+
+    def stop(self) -> None:
+        """Stop the cluster (fast shutdown, then signals if it does not answer) and delete its folder."""
+        if self.folder is None:
+            return
+        pid_file = self.data_dir / "postmaster.pid"
+        if pid_file.exists():
+            with contextlib.suppress(Exception):
+                self._run("pg_ctl", ["-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop"])
+        if pid_file.exists():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int(pid_file.read_text().splitlines()[0])
+                os.kill(pid, signal.SIGQUIT)  # immediate shutdown: the cluster is thrown away anyway
+                for _ in range(50):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+    def _run(self, program: str, arguments: list[str]) -> str:
+        assert self.bin_dir is not None and self.folder is not None
+        completed = subprocess.run(  # noqa: S603 - PostgreSQL's own programs, our arguments
+            [*self.as_owner, str(self.bin_dir / program), *arguments],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if completed.returncode:
+            message = (completed.stderr or completed.stdout).strip().splitlines()
+            raise PostgresUnavailable(f"{program} failed: {' '.join(message[-3:])}")
+        return completed.stdout
+
+
+# --- one database's run ----------------------------------------------------------------------------------
+
+
+def measure(label: str, database_url: str | None, work_dir: Path, *, with_poller: bool, quick: bool) -> dict:
+    """Run bench/measure.py for one database in a process group of its own, and read its results."""
+    folder = work_dir / label.lower()
+    folder.mkdir()
+    out = folder / "results.json"
+    command = [sys.executable, "-m", "bench.measure", "--label", label, "--out", str(out)]
+    command += ["--with-poller-figures"] * with_poller + ["--quick"] * quick
+    # Its own session: Ctrl-C reaches only this driver, which then stops the run in order (SIGTERM), and
+    # can still kill the whole group (gunicorn, poller, locust) if that run does not stop in time.
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command,
+        cwd=BASE_DIR,
+        env=production_env(work_dir, folder / "data", database_url),
+        start_new_session=True,
+    )
+    try:
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever of that run's group is left
+    if returncode != 0:
+        logs = "\n".join(f"--- {path.name}\n{tail(path)}" for path in sorted(folder.glob("*.log")))
+        raise RuntimeError(f"the {label} run failed (exit code {returncode}).\n{logs}")
+    # Kept beside latest.md: the SQL behind each query count is in there.
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out, RESULTS_FILE.parent / f"{label.lower()}.json")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# --- the table -------------------------------------------------------------------------------------------
+
+
+def mark(is_met: bool) -> str:
+    return "✓" if is_met else "✗ **missed**"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def queries_cell(result: dict, name: str) -> str:
+    counts = [result["queries"][name][size] for size in ("10", "1000", "100000")]
+    is_met = len(set(counts)) == 1 and max(counts) <= 6
+    return " / ".join(number(count) for count in counts) + f" {mark(is_met)}"
+
+
+def latency_cell(result: dict, name: str) -> str:
+    figures = result["latency"][name]
+    return f"{number(figures['p50'], 1)} / {number(figures['p95'], 1)} ms"
+
+
+def throughput_cell(result: dict) -> str:
+    figures = result["throughput"]
+    per_core = figures["rps"] / figures["cores"]
+    return (
+        f"{number(figures['rps'])} req/s = {number(per_core)} per core "
+        f"(p50 {number(figures['p50'])} ms, p95 {number(figures['p95'])} ms), "
+        f"{number(figures['errors_total'])} errors {mark(figures['errors_total'] == 0)}"
+    )
+
+
+def weight_cell(result: dict, name: str) -> str:
+    weight = result["weight"][name]
+    total_requests = weight["requests"] + weight["media_requests"]
+    is_met = weight["bytes"] < 60 * KB and total_requests < 10 and weight["other_hosts"] == 0
+    text = (
+        f"{weight['bytes'] / KB:.1f} kB (HTML {weight['document_bytes'] / KB:.1f} kB; "
+        f"{weight['bytes_gzip'] / KB:.1f} kB with gzip only) in {weight['requests']} requests"
+    )
+    if weight["media_requests"]:
+        text += f" + {weight['media_requests']} audio previews preloaded"
+    text += f", {weight['other_hosts']} to other hosts"
+    if weight["other_hosts"]:
+        text += f" ({', '.join(weight['other_host_kinds'])})"
+    return f"{text} {mark(is_met)}"
+
+
+def economy_cell(result: dict) -> str:
+    if "economy" not in result:
+        return "(measured on SQLite)"
+    one, fifty = result["economy"]["1"], result["economy"]["50"]
+    highest = max(one["max_per_task_per_minute"], fifty["max_per_task_per_minute"])
+    is_met = abs(one["per_task_per_minute"] - fifty["per_task_per_minute"]) <= 0.5 and highest <= 12
+    errors = one["browser_errors"] + fifty["browser_errors"]
+    return (
+        f"{one['per_task_per_minute']:.1f} / {fifty['per_task_per_minute']:.1f} (highest for one task "
+        f"{highest:.1f}; {errors} errors among the browsers' requests) {mark(is_met)}"
+    )
+
+
+def screen_cell(result: dict, key: str) -> str:
+    if "time_to_screen" not in result:
+        return "(measured on SQLite)"
+    figures = result["time_to_screen"][key]
+    text = f"{number(figures['p50'], 1)} / {number(figures['p95'], 1)} s"
+    if figures["missing"]:
+        text += f", {figures['missing']} of {result['time_to_screen']['tasks']} never shown"
+    if key == "browser":
+        text += f" {mark(figures['p95'] is not None and figures['p95'] < 10 and not figures['missing'])}"
+    return text
+
+
+def memory_cell(result: dict) -> str:
+    memory = result["memory"]
+    return f"{number(memory['web_worker_mb'])} / {number(memory['poller_mb'])} MB"
+
+
+def render(
+    results: dict[str, dict], machine: dict[str, str], notes: list[str], started: datetime.datetime
+) -> str:
+    """The table (figures down, databases across), the machine it ran on, and the notes."""
+    first = next(iter(results.values()))
+    interval = first.get("time_to_screen", {}).get("browser_interval", 3)
+    rows: list[tuple[str, str, Any]] = [
+        (
+            "Queries per request: list page (10 / 1,000 / 100,000 tasks)",
+            "same, ≤ 6",
+            lambda r: queries_cell(r, "list"),
+        ),
+        (
+            f"Queries per request: refresh of the first page's unfinished rows ({first['refresh_ids']} ids)",
+            "same, ≤ 6",
+            lambda r: queries_cell(r, "refresh"),
+        ),
+        ("Queries per request: task page", "same, ≤ 6", lambda r: queries_cell(r, "detail")),
+        ("Server time at 100,000 tasks, p50 / p95: list page", "—", lambda r: latency_cell(r, "list")),
+        ("Server time at 100,000 tasks, p50 / p95: refresh", "—", lambda r: latency_cell(r, "refresh")),
+        ("Throughput of the refresh, 20 concurrent clients, 30 s", "0 errors", throughput_cell),
+        (
+            "Page weight, cold load, HTML + CSS + JS as sent: list page",
+            "< 60 kB, < 10 requests, 0 to other hosts",
+            lambda r: weight_cell(r, "list"),
+        ),
+        (
+            "Page weight, cold load, HTML + CSS + JS as sent: form",
+            "< 60 kB, < 10 requests, 0 to other hosts",
+            lambda r: weight_cell(r, "form"),
+        ),
+        (
+            "Upstream economy: status queries per unfinished task per minute, 1 / 50 browsers watching",
+            "the same, ≤ 12",
+            economy_cell,
+        ),
+        (
+            "Time to screen, p50 / p95: the server (refresh asked every 0.2 s)",
+            "—",
+            lambda r: screen_cell(r, "tight"),
+        ),
+        (
+            f"Time to screen, p50 / p95: as a browser sees it (refresh every {interval:g} s)",
+            "p95 < 10 s",
+            lambda r: screen_cell(r, "browser"),
+        ),
+        ("Memory after the load (RSS): one web worker / the poller", "—", memory_cell),
+    ]
+    lines = [
+        "| Figure | Target | " + " | ".join(result["title"] for result in results.values()) + " |",
+        "|" + "---|" * (2 + len(results)),
+    ]
+    for title, target, cell in rows:
+        lines.append(
+            f"| {title} | {target} | " + " | ".join(cell(result) for result in results.values()) + " |"
+        )
+    versions = "".join(f", {result['title']}" for label, result in results.items() if label != "SQLite")
+    lines += [
+        "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC: {machine['nproc']} cores (nproc), {machine['cpu']}, "
+        f"{machine['memory']} of memory; {machine['system']}, Python {machine['python']}, "
+        f"SQLite {machine['sqlite']}{versions}.",
+        "",
+    ]
+    lines += [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Measure SoundClone Studio (see bench/run.py).")
+    parser.add_argument(
+        "--quick", action="store_true", help="One short run of each figure, to try the bench."
+    )
+    parser.add_argument("--skip-postgres", action="store_true", help="Measure SQLite only.")
+    args = parser.parse_args()
+    raise_on_stop_signals()
+    started = datetime.datetime.now(datetime.UTC)
+    clock = time.monotonic()
+    machine = machine_info()
+    work_dir = Path(tempfile.mkdtemp(prefix="soundclone-bench-"))
+    postgres = Postgres()
+    results: dict[str, dict] = {}
+    notes = [
+        "Each figure is the median of 3 runs (queries, server time over 100 requests a run, throughput); "
+        "page weight is one cold load; the poller's figures come from one window per case (60 s, 20 tasks) "
+        "and time to screen from 24 tasks."
+        if not args.quick
+        else "Quick run (--quick): one short run of each figure; not for the README.",
+        "Web: gunicorn as gunicorn.conf.py configures it (2 workers × 4 threads unless WEB_CONCURRENCY or "
+        "GUNICORN_THREADS say otherwise), sharing the cores with locust, the poller and this driver.",
+    ]
+    exit_code = 0
+    try:
+        collect_static(work_dir)
+        log("SQLite")
+        results["SQLite"] = measure("SQLite", None, work_dir, with_poller=True, quick=args.quick)
+        results["SQLite"]["title"] = "SQLite"
+        if args.skip_postgres:
+            notes.append("PostgreSQL skipped (--skip-postgres).")
+        else:
+            try:
+                log("starting a throwaway PostgreSQL")
+                database_url = postgres.start()
+            except PostgresUnavailable as exc:
+                notes.append(f"PostgreSQL skipped: {exc}.")
+                log(f"PostgreSQL skipped: {exc}")
+            else:
+                log(postgres.version)
+                results["PostgreSQL"] = measure(
+                    "PostgreSQL", database_url, work_dir, with_poller=False, quick=args.quick
+                )
+                results["PostgreSQL"]["title"] = postgres.version.replace(
+                    "postgres (PostgreSQL)", "PostgreSQL"
+                )
+                notes.append(
+                    "PostgreSQL: a throwaway cluster with the default configuration. The poller's figures "
+                    "(economy, time to screen) hardly depend on the database: they are measured on SQLite."
+                )
+    except (KeyboardInterrupt, BenchAborted):
+        log("interrupted: stopping everything")
+        exit_code = 130
+    except RuntimeError as exc:
+        log(f"could not run: {exc}")
+        exit_code = 1
+    finally:
+        postgres.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    if results:
+        notes.append(f"The whole run took {(time.monotonic() - clock) / 60:.1f} minutes.")
+        if exit_code:
+            notes.append(
+                "PARTIAL: the run stopped before the end; bench/results/latest.md was left as it was."
+            )
+        table = render(results, machine, notes, started)
+        print(table)
+        if not exit_code:
+            RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS_FILE.write_text(table, encoding="utf-8")
+            log(f"written to {RESULTS_FILE.relative_to(BASE_DIR)}")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
