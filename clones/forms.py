@@ -7,10 +7,14 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from django import forms
+from django.forms.utils import ErrorDict
+from django.http import QueryDict
 from django.utils.encoding import iri_to_uri
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from clones import languages
+from clones.models import CloneTask
 
 AUDIO_EXTENSIONS = ("mp3", "ogg", "wav", "m4a", "aac")
 VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "flv")
@@ -72,6 +76,8 @@ class CloneForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     consent = forms.BooleanField(label=CONSENT_TEXT, required=True)
     form_token = forms.UUIDField(widget=forms.HiddenInput)
+    # Sent by the form's second submit button, "Clone with both versions": one v1 and one v2 task.
+    both_versions = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -143,6 +149,10 @@ class CloneForm(forms.Form):
         cleaned = super().clean()
         version = cleaned.get("sound_version")
         language = cleaned.get("language")
+        if cleaned.get("both_versions"):
+            if language and not all(languages.is_supported(each, language) for each in ("v1", "v2")):
+                self.add_error("language", _both_versions_message(language))
+            return cleaned
         if version and language and not languages.is_supported(version, language):
             if language == languages.AUTO:
                 message = _("Auto-detect only works with model v2. Choose a language for model v1.")
@@ -152,6 +162,103 @@ class CloneForm(forms.Form):
                 ).format(language=languages.label_of(language), version=version)
             self.add_error("language", message)
         return cleaned
+
+
+def _both_versions_message(language: str) -> str:
+    if language == languages.AUTO:
+        return _(
+            "Auto-detect only works with model v2, so it cannot be used to clone with both versions. "
+            "Choose a language."
+        )
+    return _(
+        "{language} is only available in model v2, so it cannot be cloned with both versions. "
+        "Choose a language both models offer, or clone with model v2 alone."
+    ).format(language=languages.label_of(language))
+
+
+class TaskDetailsForm(forms.Form):
+    """The only things that can be changed after submitting: the name and the notes."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", "details_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["required"] = _("Please give the voice a name.")
+
+
+class TaskFilterForm(forms.Form):
+    """The list's search, filters and order, read from the URL so that a filtered list can be bookmarked.
+
+    A value that is not valid (an old bookmark, a hand-edited link) is ignored rather than refused.
+    """
+
+    SORT_NEWEST = "newest"
+    SORT_OLDEST = "oldest"
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    version = forms.ChoiceField(label=_("Model version"), required=False)
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[(SORT_NEWEST, _("Newest first")), (SORT_OLDEST, _("Oldest first"))],
+    )
+    expiring = forms.BooleanField(label=_("Expiring within 24 hours"), required=False)
+    mine = forms.BooleanField(label=_("Only mine"), required=False)
+    archived = forms.BooleanField(label=_("Archived voices"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+        # Built per form so that the labels come out in the reader's language.
+        self.fields["status"].choices = [("", _("Any status")), *CloneTask.Status.choices]
+        self.fields["version"].choices = [("", _("Any version")), ("v1", "v1"), ("v2", "v2")]
+        self.fields["language"].choices = [("", _("Any language"))] + [
+            (item.value, item.label) for item in languages.ALL_LANGUAGES
+        ]
+        self.fields["q"].widget = forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Name, notes, modelId, link or text"),
+                "enterkeyhint": "search",
+            }
+        )
+
+    def clean(self) -> dict:
+        # Keep what is valid and drop the rest: a filter list never shows errors.
+        for name in list(self.errors):
+            self.cleaned_data.pop(name, None)
+        self._errors = ErrorDict()
+        return self.cleaned_data
+
+    @cached_property
+    def values(self) -> dict:
+        """The filters in force, each with a usable value (empty text and unticked boxes left out)."""
+        self.is_valid()  # cleans once; clean() has dropped whatever was not valid
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether the list is narrowed down (the order alone does not count)."""
+        return any(name != "sort" for name in self.values)
+
+    @property
+    def is_oldest_first(self) -> bool:
+        return self.values.get("sort") == self.SORT_OLDEST
+
+    def query(self) -> QueryDict:
+        """The filters as a tidy query string (no empty parameters) for links: pages, export, bookmarks."""
+        query = QueryDict(mutable=True)
+        for name, value in self.values.items():
+            if name == "sort" and value == self.SORT_NEWEST:
+                continue
+            query[name] = "1" if value is True else value
+        return query
 
 
 def _encode_host(url: str, hostname: str) -> str:

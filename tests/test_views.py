@@ -69,7 +69,7 @@ def test_a_completed_row_has_a_player_the_model_id_and_a_copy_button(staff_clien
     content = staff_client.get("/tasks/").content.decode()
     assert f'<audio controls preload="metadata" src="{task.audio_url}"' in content
     assert 'data-copy="voice_0123456789abcdef"' in content
-    assert "Use this modelId within" in content
+    assert "Expires in 2 days 23 hours unless it is used." in content
 
 
 def test_only_unfinished_rows_ask_to_be_refreshed(staff_client):

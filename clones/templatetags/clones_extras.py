@@ -1,7 +1,11 @@
 from datetime import timedelta
 
 from django import template
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from clones.models import CloneTask
 
 register = template.Library()
 
@@ -22,3 +26,34 @@ def duration_words(value: timedelta | None) -> str:
     if minutes:
         return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": seconds}
     return _("%(seconds)d s") % {"seconds": seconds}
+
+
+@register.filter
+def time_left_words(value: timedelta | None) -> str:
+    """How long is left, in words, to the minute: "2 days 4 hours", "5 hours 12 minutes", "12 minutes"."""
+    if value is None:
+        return ""
+    seconds = max(int(value.total_seconds()), 0)
+    if seconds < 60:
+        return _("less than a minute")
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes = seconds // 60
+    parts: list[str] = []
+    if days:
+        parts.append(ngettext("%(count)d day", "%(count)d days", days) % {"count": days})
+        if hours:
+            parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
+    elif hours:
+        parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
+        if minutes:
+            parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
+    else:
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
+    return " ".join(parts)
+
+
+@register.filter
+def can_be_archived_by(task: CloneTask, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether this user may archive and restore this task (its submitter, or an administrator)."""
+    return task.can_be_archived_by(user)

@@ -1,0 +1,63 @@
+"""The task list as CSV: written row by row, so that a list of any length streams in constant memory."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from clones.models import CloneTask
+
+# Excel takes a CSV file without a byte-order mark for the local code page (GBK, Windows-1252 …) and shows
+# Chinese as mojibake; with the UTF-8 BOM it reads UTF-8. Other programs skip the mark.
+UTF8_BOM = "\ufeff"
+# A cell starting with one of these is run as a formula by spreadsheet programs ("CSV injection"): a name
+# such as "=HYPERLINK(…)" typed by one person must not act on another's machine.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_QUERY = 2000
+
+
+class _Line:
+    """A file-like object whose write() hands back the line csv.writer produced."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_rows(
+    tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str]
+) -> Iterator[str]:
+    """Yield the BOM and header, then one CSV line per task, reading the tasks in chunks."""
+    writer = csv.writer(_Line())
+    yield UTF8_BOM + writer.writerow(header)
+    for task in tasks.iterator(chunk_size=ROWS_PER_QUERY):
+        yield writer.writerow(_cells(task, status_labels))
+
+
+def _cells(task: CloneTask, status_labels: dict[str, str]) -> Iterable[str]:
+    expires_at = task.model_id_expires_at
+    submitter = task.submitted_by.get_username() if task.submitted_by else ""
+    return [
+        _safe(task.name),
+        _safe(task.model_id),
+        task.sound_version,
+        task.language,
+        status_labels.get(task.status, task.status),
+        _safe(submitter),
+        _timestamp(task.created_at),
+        _timestamp(expires_at) if expires_at else "",
+        _safe(task.file_url),
+    ]
+
+
+def _timestamp(value) -> str:
+    """Local time, to the second, in a form every spreadsheet recognises as a date and time."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _safe(value: str) -> str:
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
