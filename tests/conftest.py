@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from clones.simulator import RunningSimulator, SimulatorConfig, SimulatorState, serve_in_thread
 
@@ -105,3 +109,96 @@ def _form_data(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+# --- Browsers: Debian's Chromium through Playwright, shared by every browser test file ----------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium's background services would try to reach the internet, which our machines do not have.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, live_server) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        base_url=live_server.url, permissions=["clipboard-read", "clipboard-write"], locale="en-US"
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext, settings) -> Page:
+    settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS = 0.3
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def signed_in_page(browser: Browser, live_server, settings) -> Iterator[Callable[..., Page]]:
+    """Opens a page signed in as a user, in a browser whose language is `locale` (sign-in is tested apart)."""
+    settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS = 0.3
+    contexts: list[BrowserContext] = []
+
+    def open_page(user, *, locale: str = "en-US", permissions: tuple[str, ...] = ()) -> Page:
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            permissions=["clipboard-read", "clipboard-write", *permissions],
+        )
+        context.add_cookies(
+            [
+                {
+                    "name": django_settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/tasks/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Voices")).to_be_visible()
+
+
+def run_poller_until(page: Page, predicate, seconds: float = 10) -> None:
+    """Run single poller passes (never the loop) while the page refreshes itself, until predicate() holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        call_command("poll_clones")
+        if predicate():
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError("the condition did not come true in time")

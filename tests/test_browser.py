@@ -2,74 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
-from django.core.management import call_command
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from clones.models import CloneTask
-from tests.conftest import PASSWORD
+from tests.conftest import run_poller_until, sign_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-# Chromium's background services would try to reach the internet, which our machines do not have.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(browser: Browser, live_server) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=live_server.url, permissions=["clipboard-read", "clipboard-write"], locale="en-US"
-    )
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext, settings) -> Page:
-    settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS = 0.3
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/tasks/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Voices")).to_be_visible()
-
-
-def run_poller_until(page: Page, predicate, seconds: float = 10) -> None:
-    """Run single poller passes (never the loop) while the page refreshes itself, until predicate() holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        call_command("poll_clones")
-        if predicate():
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError("the condition did not come true in time")
 
 
 def test_a_staff_member_clones_a_voice_watches_it_finish_plays_it_and_copies_the_model_id(

@@ -43,10 +43,14 @@
   }
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    var row = event.detail.target;
-    if (row && row.classList && row.classList.contains("task") && row.dataset.status !== row.dataset.previousStatus) {
-      announce(row);
-    }
+    // htmx fires this on the elements it swapped in (event.target); detail.target is the row they replaced,
+    // already out of the document, still showing the old status.
+    var row = event.target;
+    if (!row || !row.classList || !row.classList.contains("task")) return;
+    var status = row.dataset.status;
+    if (status === row.dataset.previousStatus || status === row.dataset.announcedStatus) return;
+    row.dataset.announcedStatus = status; // htmx may report one swap more than once: announce it once
+    announce(row);
   });
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var row = event.detail.target;
