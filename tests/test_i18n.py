@@ -1,0 +1,247 @@
+"""Every page in English and Simplified Chinese: from the browser's language, switchable on every page."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gettext
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+
+from clones.models import CloneTask
+
+Status = CloneTask.Status
+CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
+FINISHED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans,zh;q=0.9,en;q=0.5"}
+
+
+def make_task(**fields) -> CloneTask:
+    values = {
+        "name": "旁白,李伟,平静",
+        "file_url": "https://media.example.com/a.mp3",
+        "sound_version": "v1",
+        "language": "Chinese,Yue",
+        "status": Status.QUEUED,
+    }
+    values.update(fields)
+    return CloneTask.objects.create(**values)
+
+
+def completed_task(**fields) -> CloneTask:
+    values = {
+        "status": Status.COMPLETED,
+        "model_id": "voice_abc",
+        "audio_url": "https://cdn.example.com/a.wav",
+        "finished_at": FINISHED,
+    }
+    values.update(fields)
+    return make_task(**values)
+
+
+@pytest.mark.parametrize(
+    ("header", "language", "heading"),
+    [
+        ("zh-Hans,zh;q=0.9", "zh-hans", "<h1>声音</h1>"),
+        ("zh-CN,zh;q=0.9", "zh-hans", "<h1>声音</h1>"),
+        ("en-GB,en;q=0.9", "en", "<h1>Voices</h1>"),
+        ("fr-FR,fr;q=0.9", "en", "<h1>Voices</h1>"),
+    ],
+)
+def test_the_language_follows_the_browser(staff_client, header, language, heading):
+    content = staff_client.get("/tasks/", HTTP_ACCEPT_LANGUAGE=header).content.decode()
+    assert f'<html lang="{language}">' in content
+    assert heading in content
+
+
+def test_the_switcher_changes_the_language_for_every_page_after_it(staff_client):
+    task = completed_task()
+    response = staff_client.post("/i18n/setlang/", {"language": "zh-hans", "next": f"/tasks/{task.pk}/"})
+    assert response.status_code == 302 and response["Location"] == f"/tasks/{task.pk}/"
+    for url in ("/tasks/", "/tasks/new/", f"/tasks/{task.pk}/", "/tasks/?archived=1"):
+        content = staff_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert '<html lang="zh-hans">' in content, url
+    staff_client.post("/i18n/setlang/", {"language": "en", "next": "/tasks/"})
+    assert "<h1>Voices</h1>" in staff_client.get("/tasks/", **CHINESE).content.decode()
+
+
+def test_the_switcher_is_on_every_page_and_keeps_the_address(staff_client, anonymous_client):
+    task = completed_task()
+    for url in ("/tasks/?q=旁白&status=completed", "/tasks/new/", f"/tasks/{task.pk}/"):
+        content = staff_client.get(url).content.decode()
+        assert 'action="/i18n/setlang/"' in content
+        assert '<label for="language-switch" class="visually-hidden">Page language</label>' in content
+    content = staff_client.get("/tasks/?status=completed").content.decode()
+    assert '<input name="next" type="hidden" value="/tasks/?status=completed">' in content
+    assert 'action="/i18n/setlang/"' in anonymous_client.get("/accounts/login/").content.decode()
+
+
+def test_the_list_in_chinese(staff_client, staff_user):
+    completed_task(submitted_by=staff_user)
+    make_task(name="失败的声音", status=Status.FAILED, error="No longer known to the service.")
+    with time_machine.travel(FINISHED + timedelta(hours=19, minutes=30), tick=False):
+        content = staff_client.get("/tasks/", **CHINESE).content.decode()
+    for expected in [
+        "<title>声音 · SoundClone 工作室</title>",
+        ">新建克隆</a>",
+        'aria-label="查找声音"',
+        '<label for="filter_q">搜索</label>',
+        '<option value="" selected>全部状态</option>',
+        '<option value="Chinese,Yue">粤语</option>',
+        "只看我的",
+        "24 小时内过期",
+        ">已完成</span>",
+        ">失败</span>",
+        "v1 · 粤语",
+        "2 天 4 小时后过期(使用过则永久保留)。",
+        "服务方已查不到这个任务。",
+        ">再次克隆<",
+        "第 1–2 个,共 2 个声音",
+        ">下载 CSV<",
+        'data-finished-title="✓ {name} 已完成"',
+        ">声音完成时通知我</button>",
+    ]:
+        assert expected in content, expected
+
+
+def test_the_form_in_chinese_with_its_errors(staff_client, form_data):
+    content = staff_client.get("/tasks/new/", **CHINESE).content.decode()
+    for expected in [
+        "<h1>新建克隆</h1>",
+        ">媒体链接</label>",
+        "模型 v2(40 种语言)",
+        '<option value="auto" data-versions="v2">自动识别</option>',
+        "我已获得说话人的许可,可以克隆这个声音",
+        'data-template="{count} / {limit} 个字符"',
+        'data-template="模型 {version} 不支持{language},请选择其他语言。"',
+        ">用两个版本克隆</button>",
+    ]:
+        assert expected in content, expected
+    response = staff_client.post(
+        "/tasks/new/", form_data(file_url="ftp://e.com/a.mp3", consent="", language="Danish"), **CHINESE
+    )
+    content = response.content.decode()
+    assert "链接必须以 http:// 或 https:// 开头" in content
+    assert "请确认您已获得说话人的许可。" in content
+    assert "模型 v1 不支持丹麦语,请选择其他语言。" in content
+    response = staff_client.post(
+        "/tasks/new/", form_data(sound_version="v2", language="Danish", both_versions="1"), **CHINESE
+    )
+    assert "只有模型 v2 支持丹麦语,因此无法用两个版本同时克隆。" in response.content.decode()
+
+
+def test_messages_after_submitting_are_in_chinese(staff_client, simulator, form_data):
+    response = staff_client.post("/tasks/new/", form_data(name="旁白"), follow=True, **CHINESE)
+    assert "已发送。语音服务正在克隆“旁白”。" in response.content.decode()
+
+
+def test_the_task_page_in_chinese(staff_client, staff_user):
+    task = completed_task(
+        submitted_by=staff_user,
+        consent_text="我已获得说话人的许可,可以克隆这个声音",
+        consent_confirmed_at=FINISHED,
+        last_response={"id": "audio_1", "note": "完成"},
+    )
+    with time_machine.travel(FINISHED + timedelta(days=2, hours=1, minutes=1), tick=False):
+        content = staff_client.get(f"/tasks/{task.pk}/", **CHINESE).content.decode()
+    for expected in [
+        '<h1 class="break">旁白,李伟,平静</h1>',
+        ">复制 modelId、版本和语言</button>",
+        ">下载试听音频<",
+        "22 小时 59 分钟后过期:请尽快使用这个 modelId,否则声音将丢失。",
+        "“我已获得说话人的许可,可以克隆这个声音”,由 mei 于 2026年3月2日 12:00 确认",
+        ">服务方最近一次响应</h3>",
+        "&quot;note&quot;: &quot;完成&quot;",
+        ">编辑名称和备注</h2>",
+        ">归档这个声音</button>",
+        '粤语 <span class="muted">(Chinese,Yue)</span>',
+    ]:
+        assert expected in content, expected
+
+
+def test_a_stored_service_error_is_shown_in_the_readers_language(staff_client):
+    task = make_task(status=Status.FAILED, error="No longer known to the service.")
+    assert "No longer known to the service." in staff_client.get(f"/tasks/{task.pk}/").content.decode()
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "服务方已查不到这个任务。" in staff_client.get(f"/tasks/{task.pk}/").content.decode()
+
+
+def test_an_expired_model_id_in_chinese(staff_client):
+    completed_task()
+    with time_machine.travel(FINISHED + timedelta(days=4), tick=False):
+        content = staff_client.get("/tasks/", **CHINESE).content.decode()
+    assert "已过期:除非在" in content
+
+
+def test_the_csv_export_in_chinese(staff_client, staff_user):
+    completed_task(submitted_by=staff_user)
+    response = staff_client.get("/tasks/export/", **CHINESE)
+    body = b"".join(response.streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert rows[0] == [
+        "名称",
+        "modelId",
+        "模型版本",
+        "语言",
+        "状态",
+        "提交人",
+        "提交时间",
+        "modelId 过期时间",
+        "媒体链接",
+    ]
+    assert rows[1][4] == "已完成"
+
+
+# --- The catalogue itself --------------------------------------------------------------------------------
+
+
+def po_entries(*, with_plurals: bool = False) -> dict:
+    """msgid -> msgstr (the only form, for plurals: Chinese has one) from the committed .po file.
+
+    with_plurals: msgid -> (msgid_plural or None, msgstr) instead.
+    """
+    entries: dict = {}
+    for block in (CATALOGUE / "django.po").read_text(encoding="utf-8").split("\n\n"):
+        lines = [line for line in block.splitlines() if not line.startswith("#")]
+        fields: dict[str, str] = {}
+        key = None
+        for line in lines:
+            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[0\])?|msgstr\[\d+\]) (".*")$', line)
+            if match:
+                key = match.group(1)
+                fields[key] = ast.literal_eval(match.group(2))
+            elif line.startswith('"') and key:
+                fields[key] += ast.literal_eval(line)
+        if fields.get("msgid"):
+            msgstr = fields.get("msgstr", fields.get("msgstr[0]", ""))
+            plural = fields.get("msgid_plural")
+            entries[fields["msgid"]] = (plural, msgstr) if with_plurals else msgstr
+    return entries
+
+
+def test_every_message_in_the_catalogue_is_translated():
+    entries = po_entries()
+    assert len(entries) > 250
+    assert [msgid for msgid, msgstr in entries.items() if not msgstr] == []
+    assert "#, fuzzy" not in (CATALOGUE / "django.po").read_text(encoding="utf-8").split("msgid", 2)[2]
+
+
+def test_the_compiled_catalogue_matches_its_source():
+    with (CATALOGUE / "django.mo").open("rb") as compiled:
+        translations = gettext.GNUTranslations(compiled)
+    stale = [msgid for msgid, msgstr in po_entries().items() if translations.gettext(msgid) != msgstr]
+    assert stale == [], "run manage.py compilemessages -l zh_Hans --ignore=.venv"
+
+
+def test_translations_keep_every_placeholder():
+    for msgid, (plural, msgstr) in po_entries(with_plurals=True).items():
+        source = plural or msgid  # Chinese has one form, which reads like the English plural
+        for pattern in (r"%\(\w+\)[sd]", r"\{\w+\}"):
+            assert sorted(re.findall(pattern, source)) == sorted(re.findall(pattern, msgstr)), msgid
