@@ -18,7 +18,7 @@ class TaskEventInline(admin.TabularInline):
 @admin.register(CloneTask)
 class CloneTaskAdmin(admin.ModelAdmin):
     list_display = ["name", "status", "sound_version", "language", "model_id", "submitted_by", "created_at"]
-    list_filter = ["status", "sound_version", "language"]
+    list_filter = ["status", "sound_version", "language", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "notes", "model_id", "upstream_id", "file_url", "content_text"]
     date_hierarchy = "created_at"
     list_select_related = ["submitted_by"]
@@ -43,6 +43,9 @@ class CloneTaskAdmin(admin.ModelAdmin):
         "consent_text",
         "consent_confirmed_at",
         "submitted_by",
+        "archived_at",
+        "archived_by",
+        "pair_token",
     ]
     inlines = [TaskEventInline]
 
