@@ -24,7 +24,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -436,13 +436,10 @@ def _compare_url(tasks: tuple[CloneTask, ...]) -> str:
 
 
 def _download_url(task: CloneTask) -> str:
-    """Where the Download button fetches the preview: our copy as an attachment, or the service's link."""
+    """Where the Download button fetches the preview: task_audio sends our copy as an attachment."""
     if not task.has_preview:
         return ""
-    try:
-        return reverse("clones:task-audio", args=[task.pk]) + "?download=1"
-    except NoReverseMatch:
-        return task.player_url
+    return reverse("clones:task-audio", args=[task.pk]) + "?download=1"
 
 
 def _pretty_json(value: object) -> str:
