@@ -24,7 +24,8 @@ def _latest_answer_refused_our_key() -> bool:
     latest = (
         TaskEvent.objects.filter(http_status__isnull=False)
         .exclude(kind=TaskEvent.Kind.COPY)
-        .order_by("-at", "-pk")
+        # Newest first by primary key: its index makes this read the latest few rows, not the whole history.
+        .order_by("-pk")
         .values_list("http_status", flat=True)
         .first()
     )

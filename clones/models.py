@@ -206,6 +206,10 @@ class CloneTask(models.Model):
         if self.audio_file:
             # Our own copy, served to signed-in users: the service's link may have expired.
             return reverse("clones:task-audio", args=[self.pk])
+        # The client keeps only http(s) links; this guards rows written any other way, since the value
+        # ends up in a page's src attribute.
+        if not self.audio_url.lower().startswith(("https://", "http://")):
+            return ""
         return self.audio_url
 
     @property

@@ -5,6 +5,7 @@ import logging
 import mimetypes
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -35,7 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clones import exports, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
-from clones.models import CloneTask
+from clones.models import CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
 
 logger = logging.getLogger(__name__)
@@ -278,13 +279,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
     Open to anyone (load balancers and the container's HEALTHCHECK do not sign in), so it says nothing else.
     """
-    # Local imports: this function is the only user of them in this module.
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from clones.models import PollerHeartbeat
-
     # Pollers beat every ~10 s (poll_clones.HEARTBEAT_SECONDS): a minute of silence means none is running.
     poller_max_silence = timedelta(seconds=60)
     try:

@@ -1,9 +1,10 @@
-"""Session idle timeout without a database write on every request."""
+"""Middleware of our own: a session idle timeout without a write per request, and page compression."""
 
 import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import GZipMiddleware
 
 # Renewing the session at most this often keeps the idle timeout accurate to a minute while sparing the
 # database a write for every status refresh (each browser tab asks every few seconds).
@@ -25,3 +26,15 @@ class SessionIdleRenewalMiddleware:
             if now - session.get(SESSION_KEY, 0) >= RENEW_EVERY_SECONDS:
                 session[SESSION_KEY] = now  # marks the session modified: saved with a fresh expiry
         return response
+
+
+class CompressPagesMiddleware(GZipMiddleware):
+    """Django's gzip for our pages and fragments only: audio is already compact, and compressing a byte-range
+    answer would break the ranges a player seeks with."""
+
+    COMPRESSED_TYPES = ("text/html", "text/csv", "application/json")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not response.get("Content-Type", "").startswith(self.COMPRESSED_TYPES):
+            return response
+        return super().process_response(request, response)

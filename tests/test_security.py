@@ -343,11 +343,6 @@ def test_a_model_id_is_shown_as_text(staff_client):
         assert ESCAPED_SCRIPT in content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CloneTask.player_url returns any stored audio_url; it must return '' unless the scheme is "
-    "http or https. Remove this mark with that fix.",
-)
 def test_a_javascript_audio_url_is_never_put_in_a_page(staff_client):
     task = CloneTask.objects.create(
         name="Sly", file_url="https://a/b.mp3", sound_version="v1", language="English",

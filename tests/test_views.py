@@ -67,7 +67,7 @@ def test_the_list_shows_the_newest_task_first_with_its_status(staff_client):
 def test_a_completed_row_has_a_player_the_model_id_and_a_copy_button(staff_client):
     task = completed_task()
     content = staff_client.get("/tasks/").content.decode()
-    assert f'<audio controls preload="metadata" src="{task.audio_url}"' in content
+    assert f'<audio controls preload="none" src="{task.audio_url}"' in content
     assert 'data-copy="voice_0123456789abcdef"' in content
     assert "Expires in 2 days 23 hours unless it is used." in content
 
@@ -228,3 +228,9 @@ def test_the_task_page_shows_every_input(staff_client):
 
 def test_an_unknown_task_page_is_a_404(staff_client):
     assert staff_client.get("/tasks/999/").status_code == 404
+
+
+def test_pages_are_sent_compressed_to_browsers_that_accept_it(staff_client):
+    completed_task()
+    response = staff_client.get("/tasks/", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert response["Content-Encoding"] == "gzip"
