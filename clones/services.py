@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -168,26 +169,8 @@ def task_refresh(*, task: CloneTask) -> None:
 
 def task_claim_next(*, now: datetime | None = None) -> CloneTask | None:
     """Claim the most overdue task for this poller, or return None when nothing is due."""
-    now = now or timezone.now()
-    for _attempt in range(5):
-        candidate = (
-            CloneTask.objects.filter(status__in=CloneTask.POLLED_STATUSES, next_poll_at__lte=now)
-            .order_by("next_poll_at", "pk")
-            .values_list("pk", "next_poll_at")
-            .first()
-        )
-        if candidate is None:
-            return None
-        pk, due_at = candidate
-        # Moving next_poll_at past the lease is the claim. Two pollers racing for one row run the same
-        # conditional UPDATE; the database applies them one after the other and the second matches no row.
-        # A poller killed mid-task leaves a lease that simply runs out, and the task is due again.
-        claimed = CloneTask.objects.filter(pk=pk, next_poll_at=due_at).update(
-            next_poll_at=now + _claim_lease()
-        )
-        if claimed:
-            return CloneTask.objects.get(pk=pk)
-    return None
+    due = CloneTask.objects.filter(status__in=CloneTask.POLLED_STATUSES)
+    return _claim(due, "next_poll_at", now or timezone.now())
 
 
 def task_copy_preview(*, task: CloneTask) -> bool:
@@ -216,20 +199,26 @@ def task_copy_preview(*, task: CloneTask) -> bool:
 
 def task_claim_next_copy(*, now: datetime | None = None) -> CloneTask | None:
     """Claim the completed task whose preview copy is most overdue, or return None."""
-    now = now or timezone.now()
+    return _claim(CloneTask.objects.all(), "audio_copy_next_at", now or timezone.now())
+
+
+def _claim(candidates: QuerySet[CloneTask], due_field: str, now: datetime) -> CloneTask | None:
+    """Claim the row of `candidates` whose `due_field` is oldest and past, by moving it past the lease."""
     for _attempt in range(5):
         candidate = (
-            CloneTask.objects.filter(audio_copy_next_at__lte=now)
-            .order_by("audio_copy_next_at", "pk")
-            .values_list("pk", "audio_copy_next_at")
+            candidates.filter(**{f"{due_field}__lte": now})
+            .order_by(due_field, "pk")
+            .values_list("pk", due_field)
             .first()
         )
         if candidate is None:
             return None
         pk, due_at = candidate
-        # The same conditional-update claim as task_claim_next.
-        claimed = CloneTask.objects.filter(pk=pk, audio_copy_next_at=due_at).update(
-            audio_copy_next_at=now + _claim_lease()
+        # Two pollers racing for one row run the same conditional UPDATE; the database applies them one
+        # after the other and the second matches no row, so it tries the next candidate. A poller killed
+        # mid-task leaves a lease that simply runs out, and the row is due again.
+        claimed = CloneTask.objects.filter(pk=pk, **{due_field: due_at}).update(
+            **{due_field: now + _claim_lease()}
         )
         if claimed:
             return CloneTask.objects.get(pk=pk)

@@ -136,21 +136,10 @@ def task_create(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         task = services.task_submit(
-            user=request.user,
-            name=data["name"],
-            notes=data["notes"],
-            file_url=data["file_url"],
-            content_text=data["content_text"],
-            sound_version=data["sound_version"],
-            language=data["language"],
-            form_token=data["form_token"],
-            consent_text=str(CONSENT_TEXT),
+            user=request.user, sound_version=data["sound_version"], **_submission_inputs(form)
         )
     except services.SubmissionRejected as exc:
-        form.add_error(
-            "file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message}
-        )
-        return _render_form(request, form, status=400)
+        return _refused_by_service(request, form, exc)
     except services.DuplicateSubmission as exc:
         messages.info(request, _("This form was already submitted; here is the task it created."))
         return redirect_to_task(exc.task)
@@ -328,24 +317,33 @@ def _render_form(
     return render(request, "clones/task_form.html", context, status=status)
 
 
-def _submit_both_versions(request: HttpRequest, form: CloneForm) -> HttpResponse:
+def _submission_inputs(form: CloneForm) -> dict:
+    """What a submission takes from the form, whichever model versions it goes to."""
     data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "notes": data["notes"],
+        "file_url": data["file_url"],
+        "content_text": data["content_text"],
+        "language": data["language"],
+        "form_token": data["form_token"],
+        "consent_text": str(CONSENT_TEXT),
+    }
+
+
+def _refused_by_service(
+    request: HttpRequest, form: CloneForm, exc: services.SubmissionRejected
+) -> HttpResponse:
+    """The service's reason beside the media URL, with everything the user typed kept."""
+    form.add_error("file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message})
+    return _render_form(request, form, status=400)
+
+
+def _submit_both_versions(request: HttpRequest, form: CloneForm) -> HttpResponse:
     try:
-        first, second = services.task_submit_both_versions(
-            user=request.user,
-            name=data["name"],
-            notes=data["notes"],
-            file_url=data["file_url"],
-            content_text=data["content_text"],
-            language=data["language"],
-            form_token=data["form_token"],
-            consent_text=str(CONSENT_TEXT),
-        )
+        first, second = services.task_submit_both_versions(user=request.user, **_submission_inputs(form))
     except services.SubmissionRejected as exc:
-        form.add_error(
-            "file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message}
-        )
-        return _render_form(request, form, status=400)
+        return _refused_by_service(request, form, exc)
     except services.SecondVersionRejected as exc:
         messages.error(
             request,

@@ -11,36 +11,12 @@ from playwright.sync_api import Page, expect
 
 from clones.models import CloneTask
 from tests.conftest import run_poller_until
+from tests.factories import completed_task, make_task
 
 pytestmark = pytest.mark.browser
 
 Status = CloneTask.Status
 BLOCKING_IMPACTS = {"serious", "critical"}
-
-
-def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "Narrator",
-        "file_url": "https://media.example.com/a.mp3",
-        "sound_version": "v1",
-        "language": "English",
-        "status": Status.QUEUED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
-
-
-def completed_task(**fields) -> CloneTask:
-    values = {
-        "status": Status.COMPLETED,
-        "model_id": "voice_0123456789abcdef",
-        "audio_url": "https://cdn.example.com/a.wav?sig=1",
-        "finished_at": timezone.now(),
-        "upstream_id": "audio_5b0c",
-        "last_response": {"id": "audio_5b0c", "status": "completed", "modelId": "voice_0123456789abcdef"},
-    }
-    values.update(fields)
-    return make_task(**values)
 
 
 def test_a_staff_member_finds_a_voice_by_searching_and_the_filters_stay_in_the_address(

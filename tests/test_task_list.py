@@ -14,32 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clones.models import CloneTask
+from tests.factories import completed_task, make_task
 
 Status = CloneTask.Status
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "Narrator",
-        "file_url": "https://media.example.com/a.mp3",
-        "sound_version": "v1",
-        "language": "English",
-        "status": Status.QUEUED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
-
-
-def completed_task(finished_at=None, **fields) -> CloneTask:
-    values = {
-        "status": Status.COMPLETED,
-        "model_id": "voice_0123456789abcdef",
-        "audio_url": "https://cdn.example.com/a.wav?sig=1",
-        "finished_at": finished_at or timezone.now(),
-    }
-    values.update(fields)
-    return make_task(**values)
 
 
 def names_on(response) -> list[str]:

@@ -3,33 +3,11 @@
 import re
 
 import pytest
-from django.utils import timezone
 
 from clones.models import CloneTask
+from tests.factories import completed_task, make_task
 
 Status = CloneTask.Status
-
-
-def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "Narrator",
-        "file_url": "https://media.example.com/a.mp3",
-        "sound_version": "v1",
-        "language": "English",
-        "status": Status.QUEUED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
-
-
-def completed_task(**fields) -> CloneTask:
-    return make_task(
-        status=Status.COMPLETED,
-        model_id="voice_0123456789abcdef",
-        audio_url="https://cdn.example.com/a.wav?sig=1",
-        finished_at=timezone.now(),
-        **fields,
-    )
 
 
 @pytest.mark.parametrize("url", ["/tasks/", "/tasks/new/", "/tasks/refresh/?id=1", "/tasks/1/"])
