@@ -88,6 +88,8 @@ class CloneForm(forms.Form):
         self.fields["consent"].error_messages["required"] = _(
             "Please confirm that you have the speaker's permission."
         )
+        self.fields["name"].error_messages["required"] = _("Please give the voice a name.")
+        self.fields["file_url"].error_messages["required"] = _("Please paste the link to the clip.")
         self.fields["language"].error_messages["required"] = _("Please choose a language.")
         self.fields["language"].error_messages["invalid_choice"] = _(
             "Please choose a language from the list."
