@@ -15,6 +15,7 @@ import time_machine
 from django.conf import settings
 
 from clones.models import CloneTask
+from tests import factories
 
 Status = CloneTask.Status
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -22,27 +23,15 @@ FINISHED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans,zh;q=0.9,en;q=0.5"}
 
 
+INPUTS = {"name": "旁白,李伟,平静", "language": "Chinese,Yue"}
+
+
 def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "旁白,李伟,平静",
-        "file_url": "https://media.example.com/a.mp3",
-        "sound_version": "v1",
-        "language": "Chinese,Yue",
-        "status": Status.QUEUED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
+    return factories.make_task(**{**INPUTS, **fields})
 
 
 def completed_task(**fields) -> CloneTask:
-    values = {
-        "status": Status.COMPLETED,
-        "model_id": "voice_abc",
-        "audio_url": "https://cdn.example.com/a.wav",
-        "finished_at": FINISHED,
-    }
-    values.update(fields)
-    return make_task(**values)
+    return factories.completed_task(**{**INPUTS, "model_id": "voice_abc", "finished_at": FINISHED, **fields})
 
 
 @pytest.mark.parametrize(

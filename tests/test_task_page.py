@@ -10,42 +10,35 @@ import time_machine
 from django.utils import timezone
 
 from clones.models import CloneTask
+from tests import factories
 
 Status = CloneTask.Status
 FINISHED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
+INPUTS = {
+    "name": "Narrator, Li Wei, calm",
+    "file_url": "https://media.example.com/clips/li-wei.mp3",
+    "sound_version": "v2",
+    "language": "Chinese,Yue",
+}
+# Finished at a fixed moment, with every timestamp and a last response the page must show.
+RESULT = {
+    "model_id": "voice_abc",
+    "finished_at": FINISHED,
+    "upstream_status": "completed",
+    "sent_at": FINISHED - timedelta(minutes=1),
+    "last_polled_at": FINISHED,
+    "last_response": {"id": "audio_5b0c", "status": "completed", "modelId": "voice_abc", "note": "<b>hi</b>"},
+}
+
+
 def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "Narrator, Li Wei, calm",
-        "file_url": "https://media.example.com/clips/li-wei.mp3",
-        "sound_version": "v2",
-        "language": "Chinese,Yue",
-        "status": Status.QUEUED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
+    return factories.make_task(**{**INPUTS, **fields})
 
 
 def completed_task(**fields) -> CloneTask:
-    values = {
-        "status": Status.COMPLETED,
-        "model_id": "voice_abc",
-        "audio_url": "https://cdn.example.com/a.wav?sig=1",
-        "finished_at": FINISHED,
-        "upstream_id": "audio_5b0c",
-        "upstream_status": "completed",
-        "sent_at": FINISHED - timedelta(minutes=1),
-        "last_polled_at": FINISHED,
-        "last_response": {
-            "id": "audio_5b0c",
-            "status": "completed",
-            "modelId": "voice_abc",
-            "note": "<b>hi</b>",
-        },
-    }
-    values.update(fields)
-    return make_task(**values)
+    return factories.completed_task(**{**INPUTS, **RESULT, **fields})
 
 
 def page_of(client, task: CloneTask) -> str:
