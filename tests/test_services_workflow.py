@@ -8,20 +8,13 @@ import pytest
 
 from clones import services
 from clones.models import CloneTask
+from tests import factories
 
 Status = CloneTask.Status
 
 
 def make_task(**fields) -> CloneTask:
-    values = {
-        "name": "Narrator",
-        "file_url": "https://media.example.com/a.mp3",
-        "sound_version": "v1",
-        "language": "English",
-        "status": Status.COMPLETED,
-    }
-    values.update(fields)
-    return CloneTask.objects.create(**values)
+    return factories.make_task(**{"status": Status.COMPLETED, **fields})
 
 
 def submit_pair(form_token: uuid.UUID, **overrides) -> tuple[CloneTask, CloneTask]:
