@@ -1,4 +1,4 @@
-"""The only code that speaks HTTP to the SoundClone service (see shared/upstream-api.md).
+"""The only code that speaks HTTP to the SoundClone service (see docs/upstream-api.md).
 
 One function per remote operation, explicit timeouts from settings, small frozen dataclasses out, and one
 exception type, `UpstreamError`, whose `kind` says what went wrong and `is_retryable` whether trying again

@@ -1,4 +1,4 @@
-"""Validation and normalisation of what staff type, following the decisions in shared/upstream-api.md."""
+"""Validation and normalisation of what staff type, following the decisions in docs/upstream-api.md."""
 
 from __future__ import annotations
 

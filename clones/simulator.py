@@ -1,9 +1,9 @@
 """A stand-in for the SoundClone service, for development, demos and tests.
 
-It follows /work/shared/upstream-api.md (the contract): the same routes under the same ``/kyyReactApiServer``
-prefix, the same bearer-token auth, the same validation, and tasks that move ``queued`` -> ``processing`` ->
-``completed`` on a clock. The logic lives in plain functions (``handle_create``, ``handle_result``,
-``handle_audio``) over a ``SimulatorState`` with an injectable clock; ``make_wsgi_app`` and
+It follows docs/upstream-api.md (our account of the contract): the same routes under the same
+``/kyyReactApiServer`` prefix, the same bearer-token auth, the same validation, and tasks that move ``queued``
+-> ``processing`` -> ``completed`` on a clock. The logic lives in plain functions (``handle_create``,
+``handle_result``, ``handle_audio``) over a ``SimulatorState`` with an injectable clock; ``make_wsgi_app`` and
 ``serve_in_thread`` are a thin WSGI wrapper that only routes, sleeps ``SimResponse.delay_seconds`` and writes
 the response. Standard library only, so it imports without Django settings.
 
