@@ -21,6 +21,8 @@ VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "flv")
 # "Fewer than 270 characters", counted in Unicode code points after trimming.
 MAX_CONTENT_TEXT = 269
 MAX_URL_LENGTH = 2048
+# Notes are a few lines for the team (who the speaker is, where the clip came from), not documents.
+MAX_NOTES_LENGTH = 2000
 # What the service says when no preview text is given; shown as the placeholder.
 DEFAULT_CONTENT_TEXT = "在森林的深处,阳光透过树梢洒落,鸟儿的歌声交织成一曲美妙的乐章,诉说着大自然无尽的美丽。"
 CONSENT_TEXT = _("I have the speaker's permission to clone this voice")
@@ -40,6 +42,25 @@ class LanguageSelect(forms.Select):
         if value:
             option["attrs"]["data-versions"] = " ".join(languages.versions_of(str(value)))
         return option
+
+
+class NotesField(forms.CharField):
+    """Free notes for the team, up to MAX_NOTES_LENGTH characters (the textarea's maxlength says so too)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("label", _("Notes"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", MAX_NOTES_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {"max_length": _("The notes have %(show_value)d characters; the limit is %(limit_value)d.")},
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value: object) -> str:
+        # Browsers count a line break as one character for maxlength but send it as two ("\r\n"): count
+        # it as the browser did, so that notes the textarea accepted are never refused.
+        return super().to_python(value).replace("\r\n", "\n")
 
 
 class CloneForm(forms.Form):
@@ -73,7 +94,7 @@ class CloneForm(forms.Form):
         + [(item.value, item.label) for item in languages.ALL_LANGUAGES],
         widget=LanguageSelect,
     )
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = NotesField(widget=forms.Textarea(attrs={"rows": 2}))
     consent = forms.BooleanField(label=CONSENT_TEXT, required=True)
     form_token = forms.UUIDField(widget=forms.HiddenInput)
     # Sent by the form's second submit button, "Clone with both versions": one v1 and one v2 task.
@@ -102,7 +123,10 @@ class CloneForm(forms.Form):
         raw = self.cleaned_data["file_url"].strip()
         if any(ch.isspace() for ch in raw):
             raise forms.ValidationError(_("The link must not contain spaces."))
-        parts = urlsplit(raw)
+        try:
+            parts = urlsplit(raw)
+        except ValueError as exc:  # an unclosed "[" in the host, as in http://[::1/a.mp3
+            raise forms.ValidationError(_("The website address in the link is not valid.")) from exc
         if parts.scheme.lower() not in ("http", "https"):
             raise forms.ValidationError(
                 _("The link must start with http:// or https:// (a file on your computer will not work).")
@@ -182,7 +206,7 @@ class TaskDetailsForm(forms.Form):
     """The only things that can be changed after submitting: the name and the notes."""
 
     name = forms.CharField(label=_("Name"), max_length=120)
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = NotesField(widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -64,7 +64,10 @@ class DuplicateMatches:
         return bool(self.tasks)
 
 
-RANGE_PATTERN = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits only: \d would also match "²", which int() refuses.
+RANGE_PATTERN = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# Primary keys are 64-bit signed integers (BigAutoField) on SQLite and PostgreSQL alike.
+MAX_DATABASE_ID = 2**63 - 1
 
 
 @require_GET
@@ -115,7 +118,7 @@ def task_export(request: HttpRequest) -> StreamingHttpResponse:
 @never_cache
 def task_refresh(request: HttpRequest) -> HttpResponse:
     """The rows the page is still waiting for, read from our database (never from the service)."""
-    ids = [int(value) for value in request.GET.getlist("id")[:MAX_REFRESH_IDS] if value.isdigit()]
+    ids = [pk for value in request.GET.getlist("id")[:MAX_REFRESH_IDS] if (pk := database_id(value))]
     tasks = CloneTask.objects.filter(pk__in=ids).select_related("submitted_by") if ids else []
     return render(request, "clones/task_list.html#refreshed-rows", {"tasks": tasks})
 
@@ -382,7 +385,8 @@ def _render_detail(
 
 
 def _clone_source(value: str) -> CloneTask | None:
-    return CloneTask.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    pk = database_id(value)
+    return CloneTask.objects.filter(pk=pk).first() if pk else None
 
 
 def _inputs_of(task: CloneTask) -> dict:
@@ -400,7 +404,8 @@ def _inputs_of(task: CloneTask) -> dict:
 def _earlier_tasks(file_url: str) -> DuplicateMatches:
     """Earlier tasks made from this media URL (as typed, or as we would store it after encoding)."""
     file_url = file_url.strip()
-    if not file_url or len(file_url) > MAX_URL_LENGTH:
+    # A NUL is in no stored link, and PostgreSQL refuses it in a query parameter (an error, not "no match").
+    if not file_url or len(file_url) > MAX_URL_LENGTH or "\x00" in file_url:
         return DuplicateMatches([], has_more=False, search_url="")
     candidates = {file_url, iri_to_uri(file_url)}
     matches = list(
@@ -414,12 +419,27 @@ def _earlier_tasks(file_url: str) -> DuplicateMatches:
     )
 
 
+def database_id(text: str) -> int | None:
+    """The positive database id written in `text` (ASCII digits only, within a 64-bit key), or None.
+
+    Every id that comes from a URL goes through here: str.isdigit() also accepts "²" and "①", which int()
+    refuses, and a number past the key's range makes SQLite raise OverflowError.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    if not digits or len(digits) > len(str(MAX_DATABASE_ID)):
+        return None
+    value = int(digits)
+    return value if value <= MAX_DATABASE_ID else None
+
+
 def _ids_from(value: str) -> list[int]:
     ids: list[int] = []
     for part in value.split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in ids:
-            ids.append(int(part))
+        pk = database_id(part.strip())
+        if pk and pk not in ids:
+            ids.append(pk)
     return ids[:MAX_COMPARED]
 
 
@@ -475,12 +495,12 @@ def _ranged_response(handle: BinaryIO, size: int, content_type: str, range_heade
     match = RANGE_PATTERN.fullmatch(range_header.strip())
     if not match:
         return FileResponse(handle, content_type=content_type)
-    first, last = match.groups()
-    if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-    elif last:
-        start = max(size - int(last), 0)
+    first, last = (_range_number(text) for text in match.groups())
+    if first is not None:
+        start = first
+        end = min(last, size - 1) if last is not None else size - 1
+    elif last is not None:
+        start = max(size - last, 0)
         end = size - 1
     else:
         start, end = 0, -1
@@ -495,3 +515,12 @@ def _ranged_response(handle: BinaryIO, size: int, content_type: str, range_heade
     response = HttpResponse(body, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return response
+
+
+def _range_number(text: str) -> int | None:
+    """A position from a Range header; None when absent. A number longer than any file is "past the end"
+    (int() refuses strings of more than 4,300 digits, and no file is 10**19 bytes long)."""
+    if not text:
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(MAX_DATABASE_ID)) else MAX_DATABASE_ID + 1
