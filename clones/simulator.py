@@ -88,6 +88,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+# Copies of the app's rules (clones/forms.py, clones/languages.py), because the simulator must import without
+# Django; tests/test_simulator.py fails the moment a copy differs from the app's.
 DEFAULT_CONTENT_TEXT = "在森林的深处,阳光透过树梢洒落,鸟儿的歌声交织成一曲美妙的乐章,诉说着大自然无尽的美丽。"
 
 API_PREFIX = "/kyyReactApiServer"

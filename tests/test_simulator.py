@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import wave
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from clones import forms, languages, simulator
 from clones.simulator import (
     DEFAULT_CONTENT_TEXT,
     RunningSimulator,
@@ -26,6 +31,7 @@ from clones.simulator import (
     serve_in_thread,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "http://sim.test/kyyReactApiServer"
 AUTH = "Bearer test-key"
 CLIP = "https://example.com/clip.mp3"
@@ -319,6 +325,39 @@ def test_270_characters_of_content_text_are_refused(state: SimulatorState) -> No
 
     assert response.status == 400
     assert body_of(response) == {"message": "contentText must be fewer than 270 characters"}
+
+
+# --- the simulator's copies of the app's rules ---------------------------------------------------
+
+
+def test_the_simulator_imports_without_django_which_is_why_it_keeps_copies() -> None:
+    script = "import sys, clones.simulator; sys.exit('django' in sys.modules)"
+    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    assert subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment).returncode == 0  # noqa: S603
+
+
+def test_the_simulator_accepts_exactly_the_languages_the_form_offers_for_each_version() -> None:
+    offered = {
+        version: frozenset(item.value for item in items)
+        for version, items in languages.LANGUAGES_BY_VERSION.items()
+    }
+
+    assert simulator.LANGUAGES_BY_VERSION == offered
+
+
+def test_the_simulator_speaks_the_default_sentence_the_form_shows_as_its_placeholder() -> None:
+    assert simulator.DEFAULT_CONTENT_TEXT == forms.DEFAULT_CONTENT_TEXT
+    assert (
+        forms.CloneForm().fields["content_text"].widget.attrs["placeholder"] == simulator.DEFAULT_CONTENT_TEXT
+    )
+
+
+def test_the_simulator_accepts_the_longest_preview_text_the_form_accepts_and_no_longer(
+    state: SimulatorState,
+) -> None:
+    assert create(state, contentText="声" * forms.MAX_CONTENT_TEXT).status == 200
+    assert create(state, contentText="声" * (forms.MAX_CONTENT_TEXT + 1)).status == 400
 
 
 # --- markers on create ----------------------------------------------------------------------------
