@@ -30,25 +30,35 @@ def csv_rows(
     tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str]
 ) -> Iterator[str]:
     """Yield the BOM and header, then one CSV line per task, reading the tasks in chunks."""
-    writer = csv.writer(_Line())
+    writer = _SafeWriter()
     yield UTF8_BOM + writer.writerow(header)
     for task in tasks.iterator(chunk_size=ROWS_PER_QUERY):
         yield writer.writerow(_cells(task, status_labels))
+
+
+class _SafeWriter:
+    """csv.writer that defuses every cell it writes: no column can be forgotten, today's or a future one."""
+
+    def __init__(self) -> None:
+        self._writer = csv.writer(_Line())
+
+    def writerow(self, cells: Iterable[str]) -> str:
+        return self._writer.writerow([_safe(cell) for cell in cells])
 
 
 def _cells(task: CloneTask, status_labels: dict[str, str]) -> Iterable[str]:
     expires_at = task.model_id_expires_at
     submitter = task.submitted_by.get_username() if task.submitted_by else ""
     return [
-        _safe(task.name),
-        _safe(task.model_id),
+        task.name,
+        task.model_id,
         task.sound_version,
         task.language,
         status_labels.get(task.status, task.status),
-        _safe(submitter),
+        submitter,
         _timestamp(task.created_at),
         _timestamp(expires_at) if expires_at else "",
-        _safe(task.file_url),
+        task.file_url,
     ]
 
 
@@ -58,6 +68,8 @@ def _timestamp(value) -> str:
 
 
 def _safe(value: str) -> str:
-    if value and value.startswith(FORMULA_PREFIXES):
+    """The cell as text a spreadsheet shows rather than runs (a leading apostrophe, as OWASP advises)."""
+    value = str(value)
+    if value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value

@@ -8,6 +8,9 @@ limit on long strings nor any file's size.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.core.files.base import ContentFile
 
@@ -175,3 +178,33 @@ def test_notes_at_the_limit_with_line_breaks_are_accepted_as_the_browser_counted
     assert response.status_code == 302
     task.refresh_from_db()
     assert task.notes == notes.replace("\r\n", "\n")
+
+
+# --- The CSV export -------------------------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("https://evil.example.com","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)",
+            "\t=1", "\r=1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_every_cell_of_the_export_that_can_come_from_outside_is_shown_not_run(staff_client, formula):
+    from django.contrib.auth import get_user_model
+
+    submitter = get_user_model().objects.create_user(username=formula[:150], password="x" * 20)
+    # Every column a person or the service can put text into; the form and the service are not the only
+    # way in (the admin, an import, a future field), so none is trusted to be "only a version".
+    make_task(
+        name=formula,
+        model_id=formula,
+        sound_version=formula,
+        language=formula,
+        status=formula,  # an unknown status is written as it is stored
+        submitted_by=submitter,
+        file_url=formula,
+    )
+    body = b"".join(staff_client.get("/tasks/export/").streaming_content)
+    header, row = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    ours = ("Submitted at", "modelId expires at")  # timestamps we write ourselves
+    written_from_outside = [cell for name, cell in zip(header, row, strict=True) if name not in ours]
+    assert len(written_from_outside) == 7, header
+    assert written_from_outside == ["'" + formula] * 7
