@@ -50,17 +50,13 @@ class CloneTaskQuerySet(models.QuerySet):
             finished_at__lte=now - MODEL_ID_LIFETIME + EXPIRING_SOON_WITHIN,
         ).exclude(model_id="")
 
-    def cloned_from(self, file_url: str) -> CloneTaskQuerySet:
-        """Earlier tasks made from exactly this media URL (as it was stored, after encoding)."""
-        return self.filter(file_url=file_url)
-
 
 class CloneTask(models.Model):
     """One voice-clone preview: what a staff member asked for, and what the service made of it."""
 
     class Status(models.TextChoices):
-        # Ours: the request is on its way, or did not make it.
-        SUBMITTING = "submitting", _("Sending")
+        # Ours: the request is stored and the worker is sending it, or it did not make it.
+        SUBMITTING = "submitting", _("Sending…")
         RETRYING = "retrying", _("Not sent, the service is busy")
         NOT_SENT = "not_sent", _("Not sent")
         UNCERTAIN = "uncertain", _("Submission uncertain")
@@ -69,15 +65,20 @@ class CloneTask(models.Model):
         PROCESSING = "processing", _("Processing")
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")
+        # Ours: the service refused the input (400/422); staff fix it and send it again.
+        REFUSED = "refused", _("Refused by the service")
 
-    # Nothing will change these any more: browsers stop refreshing them and the poller leaves them alone.
-    FINISHED_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
-    # The poller works on these: status queries, and automatic resends after the service was busy.
-    POLLED_STATUSES = frozenset({Status.RETRYING, Status.QUEUED, Status.PROCESSING})
+    # Nothing will change these on its own any more: browsers stop refreshing them and the worker leaves them
+    # alone (a refused task changes again only when a person fixes and resends it).
+    FINISHED_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.REFUSED})
+    # The worker works on these: sending new tasks, resending after the service was busy, status queries.
+    POLLED_STATUSES = frozenset({Status.SUBMITTING, Status.RETRYING, Status.QUEUED, Status.PROCESSING})
+    # The service has the task: status queries are due, and the hard limit runs.
+    SENT_STATUSES = frozenset({Status.QUEUED, Status.PROCESSING})
     # A person must decide what happens next (send again, or let it be).
     ATTENTION_STATUSES = frozenset({Status.NOT_SENT, Status.UNCERTAIN})
-    # Rows a browser keeps refreshing from our database.
-    REFRESHED_STATUSES = frozenset({Status.SUBMITTING, Status.RETRYING, Status.QUEUED, Status.PROCESSING})
+    # Rows a browser keeps refreshing from our database: exactly those the worker may still change.
+    REFRESHED_STATUSES = POLLED_STATUSES
 
     name = models.CharField(_("name"), max_length=120)
     notes = models.TextField(_("notes"), blank=True)
@@ -125,8 +126,16 @@ class CloneTask(models.Model):
     # either task can find its twin for the side-by-side comparison.
     pair_token = models.UUIDField(null=True, blank=True, editable=False)
 
-    # Poller bookkeeping.
+    # Worker bookkeeping.
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    # Set while a create request is in flight. A worker that finds it set on a task it claims knows the
+    # previous sender died mid-request, so the outcome is unknown: the task becomes "uncertain", never resent.
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    # While status checks keep failing: since when, what went wrong (a message id, translated when shown) and
+    # what the service itself answered (its own words, sanitised by the client).
+    checks_failing_since = models.DateTimeField(null=True, blank=True)
+    check_problem = models.CharField(max_length=200, blank=True)
+    check_problem_detail = models.CharField(max_length=300, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     send_attempts = models.PositiveIntegerField(default=0)
@@ -142,11 +151,12 @@ class CloneTask(models.Model):
         verbose_name = _("clone task")
         verbose_name_plural = _("clone tasks")
         indexes = [
-            # poll_clones looks for due work with `status IN (...) AND next_poll_at <= now`: a partial index
+            # poll_clones looks for due work (sends and status queries) with
+            # `status IN (...) AND next_poll_at <= now`: a partial index
             # keeps that lookup small however many finished tasks pile up.
             models.Index(
                 fields=["next_poll_at"],
-                condition=Q(status__in=["retrying", "queued", "processing"]),
+                condition=Q(status__in=["submitting", "retrying", "queued", "processing"]),
                 name="clonetask_due_poll_idx",
             ),
             # poll_clones also copies finished previews into our storage.
@@ -195,13 +205,48 @@ class CloneTask(models.Model):
         return self.status in self.ATTENTION_STATUSES
 
     @property
+    def is_completed(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+    @property
+    def is_sending(self) -> bool:
+        return self.status == self.Status.SUBMITTING
+
+    @property
+    def is_uncertain(self) -> bool:
+        return self.status == self.Status.UNCERTAIN
+
+    @property
+    def is_refused(self) -> bool:
+        return self.status == self.Status.REFUSED
+
+    @property
+    def is_sent(self) -> bool:
+        """The service has (or had) the task: it gave us an id for it."""
+        return bool(self.upstream_id)
+
+    @property
+    def can_clone_again(self) -> bool:
+        """Whether "Clone again" is offered (list and voice page alike): once a task stops moving."""
+        return not self.is_refreshed
+
+    @property
+    def are_checks_failing(self) -> bool:
+        return self.checks_failing_since is not None and self.status in self.SENT_STATUSES
+
+    @property
+    def gives_up_at(self) -> datetime:
+        """When the worker stops waiting for the service and marks the task failed (the hard limit)."""
+        return (self.sent_at or self.created_at) + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT)
+
+    @property
     def has_preview(self) -> bool:
-        return self.status == self.Status.COMPLETED and bool(self.audio_file or self.audio_url)
+        return self.is_completed and bool(self.audio_file or self.audio_url)
 
     @property
     def player_url(self) -> str:
         """Where the page's audio player loads the preview from."""
-        if self.status != self.Status.COMPLETED:
+        if not self.is_completed:
             return ""
         if self.audio_file:
             # Our own copy, served to signed-in users: the service's link may have expired.
@@ -220,7 +265,7 @@ class CloneTask(models.Model):
 
     @property
     def model_id_expires_at(self) -> datetime | None:
-        if self.status != self.Status.COMPLETED or not self.model_id or not self.finished_at:
+        if not self.is_completed or not self.model_id or not self.finished_at:
             return None
         return self.finished_at + MODEL_ID_LIFETIME
 
@@ -256,9 +301,11 @@ class CloneTask(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
-    def can_be_archived_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
-        """The submitter or an administrator may archive a task, and restore it."""
-        if not user.is_authenticated:
+    def can_be_changed_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
+        """The one rule for changing a voice (rename, notes, archive, restore, send again, fix and send
+        again): the staff member who submitted it, or an administrator. Everyone signed in may see and use it.
+        """
+        if not user.is_authenticated or not user.is_active:
             return False
         return user.is_staff or (self.submitted_by_id is not None and self.submitted_by_id == user.pk)
 
@@ -292,6 +339,33 @@ class TaskEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.http_status or '-'} {self.outcome}"
+
+
+class TaskChange(models.Model):
+    """A change a person made to a voice after submitting it: who, when, what. Shown on the voice's page."""
+
+    class Action(models.TextChoices):
+        RENAMED = "renamed", _("Renamed")
+        NOTES = "notes", _("Changed the notes")
+        ARCHIVED = "archived", _("Archived")
+        RESTORED = "restored", _("Restored to the list")
+        RESENT = "resent", _("Sent again")
+        FIXED = "fixed", _("Fixed and sent again")
+
+    task = models.ForeignKey(CloneTask, on_delete=models.PROTECT, related_name="changes")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # What it was before, in the person's own words (an old name), for the record; may be empty.
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} task={self.task_id} by={self.by_id}"
 
 
 class PollerHeartbeat(models.Model):

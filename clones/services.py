@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from clones import client, languages
 from clones.client import ErrorKind, RemoteTask, UpstreamError
-from clones.models import CloneTask, TaskEvent
+from clones.models import CloneTask, TaskChange, TaskEvent
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +33,9 @@ MAX_SEND_ATTEMPTS = 4
 MAX_INCOMPLETE_RESULTS = 3
 # A preview copy that keeps failing is tried this many times (over about a day) before we give up on it.
 MAX_COPY_ATTEMPTS = 12
-# A request in flight for longer than this means the process sending it died: we cannot know the outcome.
-STALE_SUBMISSION_AFTER = timedelta(minutes=2)
+# A task whose work raised is left alone this long (healthchecks' sendalerts does the same against crash
+# loops): a traceback an hour, not one a lease. The time counts towards the hard limit like any other.
+CRASH_RETRY_DELAY = timedelta(hours=1)
 # Backing off never waits longer than this between two polls of one task.
 MAX_POLL_DELAY = timedelta(minutes=5)
 
@@ -52,17 +56,12 @@ MESSAGE_NO_REASON = gettext_noop("The voice service could not clone this voice a
 MESSAGE_NO_PREVIEW = gettext_noop(
     "The voice service reported the clone as finished but sent no preview or modelId."
 )
+MESSAGE_INTERNAL_ERROR = gettext_noop(
+    "The studio ran into an internal error while checking this task; it will try again in an hour."
+)
 MESSAGE_TOO_LONG = gettext_noop(
     "The voice service did not finish this task within the time limit, so we stopped waiting."
 )
-
-
-class SubmissionRejected(Exception):
-    """The service refused the input (400/422); its message belongs beside the form. Nothing was stored."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class DuplicateSubmission(Exception):
@@ -71,6 +70,48 @@ class DuplicateSubmission(Exception):
     def __init__(self, task: CloneTask) -> None:
         super().__init__(f"form already submitted as task {task.pk}")
         self.task = task
+
+
+# The fields each write path owns. A worker's save never writes what staff change meanwhile (name, notes,
+# archive): it loaded the row seconds ago, and a whole-row save would silently undo their edit.
+SEND_FIELDS = (
+    "status",
+    "error",
+    "upstream_id",
+    "upstream_status",
+    "last_response",
+    "sent_at",
+    "finished_at",
+    "next_poll_at",
+    "send_attempts",
+    "send_started_at",
+    "model_id",
+    "audio_url",
+    "audio_copy_next_at",
+    "incomplete_results",
+    "updated_at",
+)
+POLL_FIELDS = (
+    "status",
+    "error",
+    "upstream_status",
+    "last_response",
+    "finished_at",
+    "next_poll_at",
+    "last_polled_at",
+    "poll_count",
+    "failed_polls",
+    "incomplete_results",
+    "model_id",
+    "audio_url",
+    "audio_copy_next_at",
+    "checks_failing_since",
+    "check_problem",
+    "check_problem_detail",
+    "updated_at",
+)
+# The inputs a person fixes after the service refused them ("Fix and send again").
+INPUT_FIELDS = ("name", "notes", "file_url", "content_text", "sound_version", "language")
 
 
 def task_submit(
@@ -84,11 +125,14 @@ def task_submit(
     content_text: str = "",
     notes: str = "",
     consent_text: str = "",
+    pair_token: uuid.UUID | None = None,
 ) -> CloneTask:
-    """Store a new task and send it to the service; raises SubmissionRejected or DuplicateSubmission."""
+    """Store a new task for the worker to send at once; raises DuplicateSubmission for a resent form.
+
+    The web request never waits on the service: a hung service must not hold a web thread (nor lose the task).
+    """
     now = timezone.now()
     try:
-        # Stored before sending, so that a crash or timeout mid-request never loses the user's task.
         with transaction.atomic():
             task = CloneTask.objects.create(
                 name=name,
@@ -101,48 +145,91 @@ def task_submit(
                 consent_text=consent_text,
                 consent_confirmed_at=now if consent_text else None,
                 form_token=form_token,
+                pair_token=pair_token,
                 status=Status.SUBMITTING,
+                next_poll_at=now,
             )
     except IntegrityError as exc:
         existing = CloneTask.objects.filter(form_token=form_token).first()
         if existing is None:
             raise
         raise DuplicateSubmission(existing) from exc
-    logger.info("task submitted task=%s version=%s language=%s", task.pk, sound_version, language)
-    failure = _send(task)
-    if failure is not None and failure.kind == ErrorKind.REJECTED:
-        # The service certainly made nothing of it: the user corrects the form and the token can be reused.
-        task.delete()
-        raise SubmissionRejected(failure.message)
+    logger.info("task stored for sending task=%s version=%s language=%s", task.pk, sound_version, language)
     return task
 
 
-def task_resend(*, task: CloneTask) -> bool:
-    """Send again a task a person chose to resend (not sent, or uncertain); False if it cannot be."""
+def task_resend(*, task: CloneTask, user: AbstractBaseUser) -> bool:
+    """Queue again a task a person chose to resend (not sent, or uncertain); False if it cannot be."""
+    now = timezone.now()
     updated = CloneTask.objects.filter(pk=task.pk, status__in=CloneTask.ATTENTION_STATUSES).update(
-        status=Status.SUBMITTING, error="", send_attempts=0, updated_at=timezone.now()
+        status=Status.SUBMITTING,
+        error="",
+        send_attempts=0,
+        send_started_at=None,
+        next_poll_at=now,
+        updated_at=now,
     )
     if not updated:
         return False
+    _record_change(task, user, TaskChange.Action.RESENT)
     task.refresh_from_db()
-    logger.info("task resend requested task=%s", task.pk)
-    failure = _send(task)
-    if failure is not None and failure.kind == ErrorKind.REJECTED:
-        _finish(task, Status.FAILED, error=failure.message)
-        task.save()
+    logger.info("task resend requested task=%s by=%s", task.pk, user.pk)
     return True
 
 
-def task_refresh(*, task: CloneTask) -> None:
-    """Do the task's due upstream work: query its status, or resend it after the service was busy."""
+def task_fix_and_resend(
+    *,
+    task: CloneTask,
+    user: AbstractBaseUser,
+    name: str,
+    file_url: str,
+    sound_version: str,
+    language: str,
+    content_text: str = "",
+    notes: str = "",
+) -> bool:
+    """Replace a refused task's inputs with the corrected ones and queue it again; False if not refused."""
     now = timezone.now()
-    if task.status == Status.RETRYING:
-        failure = _send(task)
-        if failure is not None and failure.kind == ErrorKind.REJECTED:
-            _finish(task, Status.FAILED, error=failure.message)
-            task.save()
+    updated = CloneTask.objects.filter(pk=task.pk, status=Status.REFUSED).update(
+        name=name.strip(),
+        notes=notes,
+        file_url=file_url,
+        content_text=content_text,
+        sound_version=sound_version,
+        language=language,
+        status=Status.SUBMITTING,
+        error="",
+        finished_at=None,
+        send_attempts=0,
+        send_started_at=None,
+        next_poll_at=now,
+        updated_at=now,
+    )
+    if not updated:
+        return False
+    _record_change(task, user, TaskChange.Action.FIXED, detail=task.file_url)
+    task.refresh_from_db()
+    logger.info("refused task fixed and queued again task=%s by=%s", task.pk, user.pk)
+    return True
+
+
+def task_sync(*, task: CloneTask) -> None:
+    """Do the task's due work with the service: send it (new, or again after the service was busy), or ask
+    for its status. Whatever the outcome, a sent task past the hard limit is marked failed."""
+    now = timezone.now()
+    if task.status in (Status.SUBMITTING, Status.RETRYING):
+        if task.send_started_at is not None:
+            # The last sender died (or hung past its lease) mid-request: the service may have the task.
+            logger.warning("task send was interrupted task=%s: outcome unknown", task.pk)
+            task.status = Status.UNCERTAIN
+            task.error = MESSAGE_UNCERTAIN
+            task.send_started_at = None
+            task.next_poll_at = None
+            task.save(update_fields=SEND_FIELDS)
+            return
+        _send(task)
         return
-    if task.status not in (Status.QUEUED, Status.PROCESSING):
+    if task.status not in CloneTask.SENT_STATUSES:
         return
     task.last_polled_at = now
     task.poll_count += 1
@@ -151,38 +238,51 @@ def task_refresh(*, task: CloneTask) -> None:
     except UpstreamError as exc:
         _record_event(task, TaskEvent.Kind.POLL, exc.status_code, str(exc.kind), 0)
         _record_poll_failure(task, exc, now)
-        task.save()
-        return
-    _record_event(task, TaskEvent.Kind.POLL, remote.http_status, remote.raw_status, remote.duration_ms)
-    task.failed_polls = 0
-    _apply_remote(task, remote, now)
-    if not task.is_finished and now - _started_at(task) > timedelta(
-        seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT
-    ):
-        logger.warning("task given up after the hard limit task=%s", task.pk)
-        _finish(task, Status.FAILED, error=MESSAGE_TOO_LONG)
-    task.save()
-    if task.status == Status.COMPLETED:
+    else:
+        _record_event(task, TaskEvent.Kind.POLL, remote.http_status, remote.raw_status, remote.duration_ms)
+        task.failed_polls = 0
+        task.checks_failing_since = None
+        task.check_problem = task.check_problem_detail = ""
+        _apply_remote(task, remote, now)
+    _apply_hard_limit(task, now)
+    task.save(update_fields=POLL_FIELDS)
+    if task.is_completed:
         # The service's link may expire within a day: keep our own copy from the first moment.
         task_copy_preview(task=task)
 
 
+def task_defer_after_crash(*, task: CloneTask, due_field: str) -> None:
+    """Push a task whose work raised out of the way for a while, so that one bad task never becomes a
+    crash loop (a traceback every lease); the hard limit still applies to it."""
+    now = timezone.now()
+    fields = {due_field: now + CRASH_RETRY_DELAY, "updated_at": now}
+    if due_field == "next_poll_at":
+        fields.update(check_problem=MESSAGE_INTERNAL_ERROR, check_problem_detail="")
+        CloneTask.objects.filter(pk=task.pk, checks_failing_since__isnull=True).update(
+            checks_failing_since=now
+        )
+    CloneTask.objects.filter(pk=task.pk).update(**fields)
+    task.refresh_from_db()
+    if _apply_hard_limit(task, now):
+        task.save(update_fields=POLL_FIELDS)
+
+
 def task_claim_next(*, now: datetime | None = None) -> CloneTask | None:
-    """Claim the most overdue task for this poller, or return None when nothing is due."""
+    """Claim the most overdue send or status query for this worker, or return None when nothing is due."""
     due = CloneTask.objects.filter(status__in=CloneTask.POLLED_STATUSES)
     return _claim(due, "next_poll_at", now or timezone.now())
 
 
 def task_copy_preview(*, task: CloneTask) -> bool:
     """Copy a completed task's preview audio into our storage; on failure, schedule another try."""
-    if task.status != Status.COMPLETED or task.audio_file or not task.audio_url:
+    if not task.is_completed or task.audio_file or not task.audio_url:
         return False
     task.audio_copy_attempts += 1
     started = time.monotonic()
     try:
         audio = client.download_preview(task.audio_url)
         extension = client.AUDIO_CONTENT_TYPES[audio.content_type]
-        name = default_storage.save(f"previews/task-{task.pk}.{extension}", ContentFile(audio.content))
+        name = _store_whole(f"previews/task-{task.pk}.{extension}", audio.content)
     except (UpstreamError, OSError) as exc:
         _record_copy_failure(task, exc, int((time.monotonic() - started) * 1000))
         return False
@@ -195,6 +295,39 @@ def task_copy_preview(*, task: CloneTask) -> bool:
     _record_event(task, TaskEvent.Kind.COPY, 200, f"{len(audio.content)} bytes", duration_ms)
     logger.info("preview copied task=%s bytes=%s duration_ms=%s", task.pk, len(audio.content), duration_ms)
     return True
+
+
+def task_preview_missing(*, task: CloneTask) -> None:
+    """Our copy of a preview is gone (a restored backup, a cleaned disk): copy it again from the service."""
+    logger.error("archived preview missing task=%s file=%s; copying it again", task.pk, task.audio_file.name)
+    CloneTask.objects.filter(pk=task.pk, audio_file=task.audio_file.name).update(
+        audio_file="", audio_copy_attempts=0, audio_copy_next_at=timezone.now()
+    )
+    task.audio_file.name = ""
+
+
+def _store_whole(name: str, content: bytes) -> str:
+    """Save a file so that it is either there whole or not at all; returns the name it was stored under.
+
+    On local disk the bytes go to a temporary file in the same folder, which is renamed only once written
+    (a full disk leaves no truncated preview behind). Object storage uploads are whole by nature.
+    """
+    if not isinstance(default_storage, FileSystemStorage):
+        return default_storage.save(name, ContentFile(content))
+    final_name = default_storage.get_available_name(name)
+    final_path = Path(default_storage.path(final_name))
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=final_path.parent, prefix=".partial-", suffix=final_path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as temporary_file:
+            temporary_file.write(content)
+            temporary_file.flush()
+            os.fsync(temporary_file.fileno())
+        os.replace(temporary, final_path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return final_name
 
 
 def task_claim_next_copy(*, now: datetime | None = None) -> CloneTask | None:
@@ -214,9 +347,10 @@ def _claim(candidates: QuerySet[CloneTask], due_field: str, now: datetime) -> Cl
         if candidate is None:
             return None
         pk, due_at = candidate
-        # Two pollers racing for one row run the same conditional UPDATE; the database applies them one
-        # after the other and the second matches no row, so it tries the next candidate. A poller killed
-        # mid-task leaves a lease that simply runs out, and the row is due again.
+        # Two workers racing for one row run the same conditional UPDATE; the database applies them one
+        # after the other and the second matches no row, so it tries the next candidate. A worker killed
+        # mid-task leaves a lease that simply runs out, and the row is due again. Every call to the service
+        # has a total deadline shorter than the lease, so a live worker always finishes before it runs out.
         claimed = CloneTask.objects.filter(pk=pk, **{due_field: due_at}).update(
             **{due_field: now + _claim_lease()}
         )
@@ -225,18 +359,13 @@ def _claim(candidates: QuerySet[CloneTask], due_field: str, now: datetime) -> Cl
     return None
 
 
-def task_sweep_stale_submissions(*, now: datetime | None = None) -> int:
-    """Mark as uncertain the submissions whose sending process died mid-request; returns how many."""
-    now = now or timezone.now()
-    return CloneTask.objects.filter(
-        status=Status.SUBMITTING, updated_at__lt=now - STALE_SUBMISSION_AFTER
-    ).update(status=Status.UNCERTAIN, error=MESSAGE_UNCERTAIN, updated_at=now)
-
-
 def _send(task: CloneTask) -> UpstreamError | None:
     """Send the task's create request and record the outcome on it; returns the failure, if any."""
     now = timezone.now()
     task.send_attempts += 1
+    task.send_started_at = now
+    # Written before the request: if this process dies mid-request, the next worker knows (see task_sync).
+    task.save(update_fields=["send_attempts", "send_started_at", "updated_at"])
     try:
         remote = client.create_clone(
             file_url=task.file_url,
@@ -246,23 +375,27 @@ def _send(task: CloneTask) -> UpstreamError | None:
         )
     except UpstreamError as exc:
         logger.warning("task send failed task=%s kind=%s status=%s", task.pk, exc.kind, exc.status_code)
-        if exc.kind != ErrorKind.REJECTED:
-            _record_send_failure(task, exc, now)
-            task.save()
-            _record_event(task, TaskEvent.Kind.SEND, exc.status_code, str(exc.kind), 0)
+        task.send_started_at = None
+        _record_send_failure(task, exc, now)
+        task.save(update_fields=SEND_FIELDS)
+        _record_event(task, TaskEvent.Kind.SEND, exc.status_code, str(exc.kind), 0)
         return exc
+    task.send_started_at = None
     task.upstream_id = remote.id
     task.sent_at = now
     task.error = ""
     _apply_remote(task, remote, now)
-    task.save()
+    task.save(update_fields=SEND_FIELDS)
     _record_event(task, TaskEvent.Kind.SEND, remote.http_status, remote.raw_status, remote.duration_ms)
     logger.info("task accepted task=%s upstream_id=%s status=%s", task.pk, remote.id, remote.raw_status)
     return None
 
 
 def _record_send_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> None:
-    if exc.kind == ErrorKind.BUSY and task.send_attempts < MAX_SEND_ATTEMPTS:
+    if exc.kind == ErrorKind.REJECTED:
+        # The service certainly made nothing of it: the person fixes the input and sends it again.
+        _finish(task, Status.REFUSED, error=exc.message)
+    elif exc.kind == ErrorKind.BUSY and task.send_attempts < MAX_SEND_ATTEMPTS:
         task.status = Status.RETRYING
         task.error = ""
         task.next_poll_at = now + _backoff(task.send_attempts)
@@ -270,15 +403,19 @@ def _record_send_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> 
         # The request reached the service; with no idempotency key we must not resend it on our own.
         task.status = Status.UNCERTAIN
         task.error = MESSAGE_UNCERTAIN
+        task.next_poll_at = None
     elif exc.kind == ErrorKind.CREDENTIALS:
         task.status = Status.NOT_SENT
         task.error = MESSAGE_CREDENTIALS
+        task.next_poll_at = None
     elif exc.kind == ErrorKind.BUSY:
         task.status = Status.NOT_SENT
         task.error = MESSAGE_BUSY_GAVE_UP
+        task.next_poll_at = None
     else:
         task.status = Status.NOT_SENT
         task.error = MESSAGE_NOT_SENT
+        task.next_poll_at = None
 
 
 def _record_copy_failure(task: CloneTask, exc: Exception, duration_ms: int) -> None:
@@ -296,14 +433,41 @@ def _record_copy_failure(task: CloneTask, exc: Exception, duration_ms: int) -> N
     )
 
 
+# What staff are told while status checks keep failing, by what went wrong (the service's own words follow).
+CHECK_PROBLEMS = {
+    ErrorKind.BUSY: gettext_noop("The voice service is busy or having trouble."),
+    ErrorKind.CREDENTIALS: gettext_noop(
+        "The voice service refused our credentials: tell your administrator."
+    ),
+    ErrorKind.BAD_RESPONSE: gettext_noop("The voice service sent an answer we could not read."),
+    ErrorKind.NOT_SENT: gettext_noop("We could not reach the voice service."),
+    ErrorKind.UNCERTAIN: gettext_noop("The voice service did not answer in time."),
+    ErrorKind.REJECTED: gettext_noop("The voice service refused the status check."),
+}
+
+
 def _record_poll_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> None:
     if exc.kind == ErrorKind.NOT_FOUND:
         logger.warning("task unknown to the service task=%s upstream_id=%s", task.pk, task.upstream_id)
         _finish(task, Status.FAILED, error=MESSAGE_NOT_FOUND)
         return
     task.failed_polls += 1
+    task.checks_failing_since = task.checks_failing_since or now
+    task.check_problem = CHECK_PROBLEMS.get(exc.kind, CHECK_PROBLEMS[ErrorKind.BAD_RESPONSE])
+    said = getattr(exc, "service_said", "") or (f"HTTP {exc.status_code}" if exc.status_code else "")
+    task.check_problem_detail = said[:300]
     task.next_poll_at = now + _backoff(task.failed_polls)
     logger.warning("task poll failed task=%s kind=%s status=%s", task.pk, exc.kind, exc.status_code)
+
+
+def _apply_hard_limit(task: CloneTask, now: datetime) -> bool:
+    """Mark a sent task failed once it has run past the hard limit, whatever its last check said."""
+    if task.status not in CloneTask.SENT_STATUSES or now < task.gives_up_at:
+        return False
+    logger.warning("task given up after the hard limit task=%s", task.pk)
+    _finish(task, Status.FAILED, error=MESSAGE_TOO_LONG)
+    task.checks_failing_since = None
+    return True
 
 
 def _apply_remote(task: CloneTask, remote: RemoteTask, now: datetime) -> None:
@@ -342,14 +506,10 @@ def _finish(task: CloneTask, status: CloneTask.Status, *, error: str = "") -> No
     logger.info("task finished task=%s status=%s", task.pk, status)
 
 
-def _started_at(task: CloneTask) -> datetime:
-    return task.sent_at or task.created_at
-
-
 def _poll_delay(task: CloneTask, now: datetime) -> timedelta:
     """Every 5 s while a task is young (the contract's pace), then less often as it ages."""
     base = settings.SOUNDCLONE_POLL_INTERVAL
-    age = now - _started_at(task)
+    age = now - (task.sent_at or task.created_at)
     if age < timedelta(minutes=2):
         factor = 1
     elif age < timedelta(minutes=10):
@@ -400,26 +560,22 @@ class DuplicatePairSubmission(Exception):
         self.tasks = tasks
 
 
-class SecondVersionRejected(Exception):
-    """The service accepted the v1 task of a pair but refused the v2 one; the v1 task is attached."""
-
-    def __init__(self, task: CloneTask, message: str) -> None:
-        super().__init__(message)
-        self.task = task
-        self.message = message
-
-
-def task_update_details(*, task: CloneTask, name: str, notes: str) -> bool:
+def task_update_details(*, task: CloneTask, user: AbstractBaseUser, name: str, notes: str) -> bool:
     """Rename a task and replace its notes (nothing else is editable); False when nothing changed."""
     name = name.strip()
     if not name:
         raise ValueError("a task needs a name")
-    if task.name == name and task.notes == notes:
+    old_name, old_notes = task.name, task.notes
+    if old_name == name and old_notes == notes:
         return False
     task.name = name
     task.notes = notes
     task.save(update_fields=["name", "notes", "updated_at"])
-    logger.info("task details edited task=%s", task.pk)
+    if old_name != name:
+        _record_change(task, user, TaskChange.Action.RENAMED, detail=old_name)
+    if old_notes != notes:
+        _record_change(task, user, TaskChange.Action.NOTES, detail=old_notes)
+    logger.info("task details edited task=%s by=%s", task.pk, user.pk)
     return True
 
 
@@ -432,6 +588,7 @@ def task_archive(*, task: CloneTask, user: AbstractBaseUser) -> bool:
     )
     task.refresh_from_db(fields=["archived_at", "archived_by", "updated_at"])
     if archived:
+        _record_change(task, user, TaskChange.Action.ARCHIVED)
         logger.info("task archived task=%s by=%s", task.pk, user.pk)
     return bool(archived)
 
@@ -444,8 +601,13 @@ def task_restore(*, task: CloneTask, user: AbstractBaseUser) -> bool:
     )
     task.refresh_from_db(fields=["archived_at", "archived_by", "updated_at"])
     if restored:
+        _record_change(task, user, TaskChange.Action.RESTORED)
         logger.info("task restored task=%s by=%s", task.pk, user.pk)
     return bool(restored)
+
+
+def _record_change(task: CloneTask, user: AbstractBaseUser | None, action: str, *, detail: str = "") -> None:
+    TaskChange.objects.create(task=task, by=user, action=action, detail=detail)
 
 
 def second_version_token(form_token: uuid.UUID) -> uuid.UUID:
@@ -464,10 +626,9 @@ def task_submit_both_versions(
     notes: str = "",
     consent_text: str = "",
 ) -> tuple[CloneTask, CloneTask]:
-    """Submit one clip to model v1 and model v2 as a pair of tasks; returns (v1 task, v2 task).
+    """Store one clip for model v1 and model v2 as a pair of tasks; returns (v1 task, v2 task).
 
-    Raises SubmissionRejected when the service refuses the clip (nothing stored), SecondVersionRejected when
-    only the v2 task was refused, and DuplicatePairSubmission when this form made both tasks already.
+    Raises DuplicatePairSubmission when this form made both tasks already.
     """
     if not (languages.is_supported("v1", language) and languages.is_supported("v2", language)):
         raise ValueError(f"{language!r} is not offered by both model versions")
@@ -479,6 +640,7 @@ def task_submit_both_versions(
         "content_text": content_text,
         "notes": notes,
         "consent_text": consent_text,
+        "pair_token": form_token,
     }
     tasks: list[CloneTask] = []
     duplicates = 0
@@ -488,14 +650,8 @@ def task_submit_both_versions(
         except DuplicateSubmission as exc:
             task = exc.task
             duplicates += 1
-        except SubmissionRejected as exc:
-            if not tasks:
-                raise
-            raise SecondVersionRejected(tasks[0], exc.message) from exc
         tasks.append(task)
     first, second = tasks
-    CloneTask.objects.filter(pk__in=[first.pk, second.pk]).update(pair_token=form_token)
-    first.pair_token = second.pair_token = form_token
     if duplicates == 2:
         raise DuplicatePairSubmission((first, second))
     return first, second

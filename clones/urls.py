@@ -13,6 +13,7 @@ urlpatterns = [
     path("refresh/", views.task_refresh, name="task-refresh"),
     path("<int:pk>/", views.task_detail, name="task-detail"),
     path("<int:pk>/resend/", views.task_resend, name="task-resend"),
+    path("<int:pk>/fix/", views.task_fix, name="task-fix"),
     path("<int:pk>/edit/", views.task_edit, name="task-edit"),
     path("<int:pk>/archive/", views.task_archive, name="task-archive"),
     path("<int:pk>/restore/", views.task_restore, name="task-restore"),

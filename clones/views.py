@@ -4,6 +4,7 @@ import json
 import logging
 import mimetypes
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import (
     FileResponse,
@@ -134,21 +135,58 @@ def task_create(request: HttpRequest) -> HttpResponse:
     form = CloneForm(request.POST)
     if not form.is_valid():
         return _render_form(request, form, status=400)
-    if form.cleaned_data["both_versions"]:
-        return _submit_both_versions(request, form)
-    data = form.cleaned_data
     try:
+        if form.cleaned_data["both_versions"]:
+            return _submit_both_versions(request, form)
         task = services.task_submit(
-            user=request.user, sound_version=data["sound_version"], **_submission_inputs(form)
+            user=request.user, sound_version=form.cleaned_data["sound_version"], **_submission_inputs(form)
         )
-    except services.SubmissionRejected as exc:
-        return _refused_by_service(request, form, exc)
     except services.DuplicateSubmission as exc:
         messages.info(request, _("This form was already submitted; here is the task it created."))
         return redirect_to_task(exc.task)
+    except DatabaseError:
+        return _not_saved(request, form)
     for notice in form.notices:
         messages.info(request, notice)
-    _announce_outcome(request, task)
+    _announce_stored(request, task)
+    return redirect_to_task(task)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def task_fix(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Fix and send again": the form filled in with a refused task's inputs, the service's reason beside
+    the field; sending it replaces the task's inputs and queues it again (one voice, one row)."""
+    task = _task_for_change(request, pk)
+    if not task.is_refused:
+        messages.info(request, _("Only a clip the voice service refused can be fixed and sent again."))
+        return redirect(task)
+    if request.method == "GET":
+        form = CloneForm(data={**_inputs_of(task), "consent": "on", "form_token": uuid.uuid4()})
+        form.is_valid()
+        _show_refusal(form, task.error)
+        return _render_form(request, form, fixing=task)
+    form = CloneForm(request.POST)
+    if not form.is_valid():
+        return _render_form(request, form, fixing=task, status=400)
+    data = form.cleaned_data
+    try:
+        fixed = services.task_fix_and_resend(
+            task=task,
+            user=request.user,
+            name=data["name"],
+            notes=data["notes"],
+            file_url=data["file_url"],
+            content_text=data["content_text"],
+            sound_version=data["sound_version"],
+            language=data["language"],
+        )
+    except DatabaseError:
+        return _not_saved(request, form, fixing=task)
+    if fixed:
+        for notice in form.notices:
+            messages.info(request, notice)
+        _announce_stored(request, task)
     return redirect_to_task(task)
 
 
@@ -175,12 +213,11 @@ def task_compare(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def task_resend(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(CloneTask, pk=pk)
-    if not services.task_resend(task=task):
-        messages.info(request, _("This task cannot be sent again."))
+    task = _task_for_change(request, pk)
+    if services.task_resend(task=task, user=request.user):
+        _announce_stored(request, task)
     else:
-        task.refresh_from_db()
-        _announce_outcome(request, task)
+        messages.info(request, _("This task cannot be sent again."))
     return redirect_to_task(task)
 
 
@@ -189,17 +226,18 @@ def task_resend(request: HttpRequest, pk: int) -> HttpResponse:
 def task_audio(request: HttpRequest, pk: int) -> HttpResponse:
     """Our archived copy of a preview, with byte ranges so that players can seek; `?download=1` saves it."""
     task = get_object_or_404(CloneTask, pk=pk, status=Status.COMPLETED)
+    if task.audio_file:
+        try:
+            handle = task.audio_file.open("rb")
+            size = task.audio_file.size
+        except OSError:
+            # Our copy vanished: play the service's link meanwhile, and have the worker copy it again.
+            services.task_preview_missing(task=task)
     if not task.audio_file:
-        if task.audio_url:
-            # Not copied yet (the poller retries): the service's own link still works for now.
-            return redirect(task.audio_url)
+        if task.player_url:
+            # Not copied (yet): the service's own link still works for a while.
+            return redirect(task.player_url)
         raise Http404
-    try:
-        handle = task.audio_file.open("rb")
-        size = task.audio_file.size
-    except OSError as exc:
-        logger.exception("archived preview missing task=%s", task.pk)
-        raise Http404 from exc
     content_type = mimetypes.guess_type(task.audio_file.name)[0] or "application/octet-stream"
     if request.GET.get("download"):
         extension = PurePosixPath(task.audio_file.name).suffix
@@ -227,12 +265,12 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a task's name and notes, the only things that can be changed after submitting."""
-    task = get_object_or_404(CloneTask.objects.select_related("submitted_by", "archived_by"), pk=pk)
+    task = _task_for_change(request, pk)
     form = TaskDetailsForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, task, form, status=400)
     if services.task_update_details(
-        task=task, name=form.cleaned_data["name"], notes=form.cleaned_data["notes"]
+        task=task, user=request.user, name=form.cleaned_data["name"], notes=form.cleaned_data["notes"]
     ):
         messages.success(request, _("Saved the name and notes."))
     return redirect(task)
@@ -241,9 +279,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def task_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(CloneTask, pk=pk)
-    if not task.can_be_archived_by(request.user):
-        raise PermissionDenied
+    task = _task_for_change(request, pk)
     if services.task_archive(task=task, user=request.user):
         messages.success(
             request,
@@ -256,9 +292,7 @@ def task_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def task_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(CloneTask, pk=pk)
-    if not task.can_be_archived_by(request.user):
-        raise PermissionDenied
+    task = _task_for_change(request, pk)
     if services.task_restore(task=task, user=request.user):
         messages.success(request, _("“%(name)s” is back in the list.") % {"name": task.name})
     return _redirect_back(request, task)
@@ -308,16 +342,42 @@ def _filtered_tasks(filters: TaskFilterForm, user: AbstractBaseUser) -> QuerySet
     return tasks.select_related("submitted_by").order_by(*order)
 
 
+def _task_for_change(request: HttpRequest, pk: int) -> CloneTask:
+    """The task a person asks to change, if the one rule lets them (CloneTask.can_be_changed_by)."""
+    task = get_object_or_404(CloneTask.objects.select_related("submitted_by", "archived_by"), pk=pk)
+    if not task.can_be_changed_by(request.user):
+        raise PermissionDenied
+    return task
+
+
 def _render_form(
-    request: HttpRequest, form: CloneForm, *, source: CloneTask | None = None, status: int = 200
+    request: HttpRequest,
+    form: CloneForm,
+    *,
+    source: CloneTask | None = None,
+    fixing: CloneTask | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     """The clone form, with the warning about earlier clones of its media URL when there are any."""
     if form.is_bound:
         file_url = getattr(form, "cleaned_data", {}).get("file_url") or form.data.get("file_url", "")
     else:
         file_url = form.initial.get("file_url", "")
-    context = {"form": form, "source": source, "duplicates": _earlier_tasks(file_url)}
+    context = {"form": form, "source": source, "fixing": fixing, "duplicates": _earlier_tasks(file_url)}
     return render(request, "clones/task_form.html", context, status=status)
+
+
+def _not_saved(request: HttpRequest, form: CloneForm, *, fixing: CloneTask | None = None) -> HttpResponse:
+    """The database refused the write (locked, restarting): the form comes back whole, with a plain 503."""
+    logger.exception("could not store a submission")
+    form.add_error(
+        None,
+        _(
+            "The studio could not save this just now. Nothing was sent and everything you typed is still "
+            "here: please try again in a moment."
+        ),
+    )
+    return _render_form(request, form, fixing=fixing, status=503)
 
 
 def _submission_inputs(form: CloneForm) -> dict:
@@ -334,33 +394,21 @@ def _submission_inputs(form: CloneForm) -> dict:
     }
 
 
-def _refused_by_service(
-    request: HttpRequest, form: CloneForm, exc: services.SubmissionRejected
-) -> HttpResponse:
+def _show_refusal(form: CloneForm, reason: str) -> None:
     """The service's reason beside the media URL, with everything the user typed kept."""
-    form.add_error("file_url", _("The voice service refused this clip: %(reason)s") % {"reason": exc.message})
-    return _render_form(request, form, status=400)
+    form.add_error("file_url", _("The voice service refused this clip: %(reason)s") % {"reason": reason})
 
 
 def _submit_both_versions(request: HttpRequest, form: CloneForm) -> HttpResponse:
     try:
         first, second = services.task_submit_both_versions(user=request.user, **_submission_inputs(form))
-    except services.SubmissionRejected as exc:
-        return _refused_by_service(request, form, exc)
-    except services.SecondVersionRejected as exc:
-        messages.error(
-            request,
-            _("Model v2 refused this clip: %(reason)s. The model v1 clone was sent.")
-            % {"reason": exc.message},
-        )
-        return redirect(exc.task)
     except services.DuplicatePairSubmission as exc:
         messages.info(request, _("This form was already submitted; here are the tasks it created."))
         return redirect(_compare_url(exc.tasks))
     for notice in form.notices:
         messages.info(request, notice)
     for task in (first, second):
-        _announce_outcome(request, task)
+        _announce_stored(request, task)
     return redirect(_compare_url((first, second)))
 
 
@@ -375,7 +423,8 @@ def _render_detail(
     context = {
         "task": task,
         "details_form": details_form,
-        "can_archive": task.can_be_archived_by(request.user),
+        "can_change": task.can_be_changed_by(request.user),
+        "changes": task.changes.select_related("by")[:50],
         "download_url": _download_url(task),
         "last_response": _pretty_json(task.last_response),
         "twins": twins,
@@ -476,18 +525,12 @@ def redirect_to_task(task: CloneTask) -> HttpResponse:
     return redirect(reverse("clones:task-list") + f"#task-{task.pk}")
 
 
-def _announce_outcome(request: HttpRequest, task: CloneTask) -> None:
-    if task.status in (Status.QUEUED, Status.PROCESSING, Status.COMPLETED):
-        messages.success(request, _("Sent. The voice service is cloning “%(name)s”.") % {"name": task.name})
-    elif task.status == Status.RETRYING:
-        messages.warning(
-            request,
-            _("The voice service is busy. We will keep trying to send “%(name)s”.") % {"name": task.name},
-        )
-    elif task.status == Status.UNCERTAIN:
-        messages.warning(request, _(task.error))
-    else:
-        messages.error(request, _(task.error) if task.error else _("The task was not sent."))
+def _announce_stored(request: HttpRequest, task: CloneTask) -> None:
+    messages.success(
+        request,
+        _("Saved. “%(name)s” is being sent to the voice service; its row shows how it goes.")
+        % {"name": task.name},
+    )
 
 
 def _ranged_response(handle: BinaryIO, size: int, content_type: str, range_header: str) -> HttpResponse:

@@ -54,6 +54,6 @@ def time_left_words(value: timedelta | None) -> str:
 
 
 @register.filter
-def can_be_archived_by(task: CloneTask, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Whether this user may archive and restore this task (its submitter, or an administrator)."""
-    return task.can_be_archived_by(user)
+def can_be_changed_by(task: CloneTask, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether this user may change this task: the one rule, CloneTask.can_be_changed_by."""
+    return task.can_be_changed_by(user)
