@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -40,15 +42,36 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 
 def client_ip_address(request: HttpRequest) -> str:
-    """The address a request came from, for the sign-in throttle; sees through TRUSTED_PROXY_COUNT proxies."""
+    """The address a request came from, for the sign-in throttle.
+
+    X-Forwarded-For is read only when the connection comes from one of TRUSTED_PROXY_ADDRESSES: each proxy
+    appends the address it received the request from, so the entries are walked from the right past our own
+    proxies, and the first other address is the client's. Anything further left was written by the client.
+    """
     remote_address = request.META.get("REMOTE_ADDR", "")
-    proxy_count = settings.TRUSTED_PROXY_COUNT
-    if proxy_count <= 0:
+    proxies = _networks(tuple(settings.TRUSTED_PROXY_ADDRESSES))
+    if not _is_among(remote_address, proxies):
         return remote_address
-    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [entry for entry in forwarded if entry]
-    # Each proxy appends the address it received the request from, so the entry our nearest trusted proxies
-    # wrote is counted from the right; anything to its left came from the client and may be forged.
-    if len(forwarded) < proxy_count:
-        return remote_address
-    return forwarded[-proxy_count]
+    client = remote_address
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for entry in reversed([entry.strip() for entry in forwarded if entry.strip()]):
+        # Written by a proxy we trust (the one to its right), so it is what that proxy saw.
+        client = entry
+        if not _is_among(entry, proxies):
+            break
+    return client
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(addresses: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(address, strict=False) for address in addresses)
+
+
+def _is_among(address: str, networks: tuple) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+        parsed = parsed.ipv4_mapped  # "::ffff:127.0.0.1" from a dual-stack socket is 127.0.0.1
+    return any(parsed in network for network in networks)

@@ -3,6 +3,7 @@
 Every variable is listed, with a comment, in `.env.example`.
 """
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -270,10 +271,21 @@ BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 if BEHIND_TLS_PROXY:
     # Only safe when the proxy overwrites this header: a client could otherwise claim HTTPS itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# How many proxies append to X-Forwarded-For in front of the app. The sign-in throttle counts failures per
-# address: behind a proxy every request comes from the proxy's address, so the client's is read from that
-# header, taking the entry the nearest trusted proxy added (entries further left can be forged).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
+# The proxies (addresses or networks) whose X-Forwarded-For is believed. The sign-in throttle counts failures
+# per address: behind a proxy every request comes from the proxy's address, so the client's is read from that
+# header, walking from the right past these proxies (entries further left can be forged). From any other
+# address the header is ignored: whoever connects directly could have written anything in it.
+TRUSTED_PROXY_ADDRESSES = env.list(
+    "TRUSTED_PROXY_ADDRESSES", default=["127.0.0.1", "::1"] if BEHIND_TLS_PROXY else []
+)
+for _proxy in TRUSTED_PROXY_ADDRESSES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_ADDRESSES has {_proxy!r}, which is neither an address nor a network "
+            "such as 10.0.0.0/8."
+        ) from None
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 # SessionIdleRenewalMiddleware renews an active session (at most once a minute, not on every status
 # refresh), so the age above is an idle timeout rather than a fixed lifetime.

@@ -12,9 +12,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import re._constants as sre_constants
 import re._parser as sre_parser
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -404,11 +407,75 @@ def test_an_administrator_unlocks_by_deleting_the_attempts(anonymous_client, sta
     assert response.status_code == 302
 
 
-def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(rf, settings):
+def _client_address(rf, remote_address: str, forwarded_for: str) -> str:
     from soundclone_site.security import client_ip_address
 
-    settings.TRUSTED_PROXY_COUNT = 1
-    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
-    assert client_ip_address(request) == "198.51.100.7"  # the client cannot forge what the proxy appended
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert client_ip_address(request) == "10.0.0.2"  # no proxy: the header is the client's own invention
+    return client_ip_address(rf.get("/", REMOTE_ADDR=remote_address, HTTP_X_FORWARDED_FOR=forwarded_for))
+
+
+def test_behind_our_proxy_the_client_is_the_address_the_proxy_saw(rf, settings):
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.2"]
+    # The client wrote 6.6.6.6 itself; our proxy appended the address it saw.
+    assert _client_address(rf, "10.0.0.2", "6.6.6.6, 198.51.100.7") == "198.51.100.7"
+    assert _client_address(rf, "::ffff:10.0.0.2", "198.51.100.7") == "198.51.100.7"  # dual-stack socket
+    assert _client_address(rf, "10.0.0.2", "") == "10.0.0.2"
+
+
+def test_the_walk_passes_every_proxy_of_ours_and_stops_at_the_first_other_address(rf, settings):
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.0/8", "fd00::/8"]
+    chain = "6.6.6.6, 198.51.100.7, 10.1.2.3, fd00::5"  # client, CDN edge's view, our inner proxies
+    assert _client_address(rf, "10.0.0.2", chain) == "198.51.100.7"
+    assert _client_address(rf, "10.0.0.2", "10.9.9.9, 10.1.2.3") == "10.9.9.9"  # only our own: the leftmost
+
+
+def test_a_client_connecting_directly_cannot_choose_its_address(rf, settings):
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.2"]
+    assert _client_address(rf, "203.0.113.9", "198.51.100.7") == "203.0.113.9"
+    assert _client_address(rf, "203.0.113.9", "10.0.0.2, 198.51.100.7") == "203.0.113.9"
+    settings.TRUSTED_PROXY_ADDRESSES = []
+    assert _client_address(rf, "10.0.0.2", "198.51.100.7") == "10.0.0.2"
+
+
+def test_a_direct_client_cannot_dodge_the_sign_in_lock_by_inventing_addresses(staff_user, settings):
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.2"]
+    settings.AXES_FAILURE_LIMIT = 3
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for attempt in range(3):
+        response = stranger.post(
+            "/accounts/login/",
+            {"username": "mei", "password": "guess"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}",
+        )
+    assert response.status_code == 429
+
+
+def test_behind_a_tls_proxy_by_default_only_a_proxy_on_this_machine_is_believed(tmp_path):
+    """The deployment's default (BEHIND_TLS_PROXY=true, nothing else): the proxy is on 127.0.0.1 or ::1."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "from soundclone_site.security import client_ip_address as address\n"
+        "get = RequestFactory().get\n"
+        "print(address(get('/', REMOTE_ADDR='203.0.113.9', HTTP_X_FORWARDED_FOR='198.51.100.7')))\n"
+        "print(address(get('/', REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR='6.6.6.6, 198.51.100.7')))\n"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "soundclone_site.settings",
+        "DATA_DIR": str(tmp_path),
+        "BEHIND_TLS_PROXY": "true",
+    }
+    result = subprocess.run(  # noqa: S603 - our own interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["203.0.113.9", "198.51.100.7"]
+
+
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_start(tmp_path):
+    environment = {"PATH": os.environ["PATH"], "DATA_DIR": str(tmp_path), "TRUSTED_PROXY_ADDRESSES": "proxy"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_ADDRESSES has 'proxy', which is neither an address nor a network" in result.stderr
