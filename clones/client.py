@@ -1,27 +1,31 @@
-"""The only code that speaks HTTP to the SoundClone service (see docs/upstream-api.md).
+"""The only code that speaks HTTP to the SoundClone service (contract and decisions: docs/upstream-api.md).
 
-One function per remote operation, explicit timeouts from settings, small frozen dataclasses out, and one
-exception type, `UpstreamError`, whose `kind` says what went wrong and `is_retryable` whether trying again
-later can help. The API key goes into the Authorization header and nowhere else.
+One function per remote operation, each bounded by a total deadline from settings (connect, headers and body
+together, not just each read), small frozen dataclasses out, and one exception type, `UpstreamError`, whose
+`kind` says what went wrong and `service_said` what the service itself answered. Answers are read up to
+MAX_ANSWER_BYTES; everything kept from one (the stored copy, the status, the error, the messages) is free of
+NUL characters, has our key redacted and is length-capped. The API key goes into the Authorization header and
+nowhere else. Links from the service (the preview audio) are fetched through the guard in clones/fetch.py.
 """
 
 from __future__ import annotations
 
 import enum
-import ipaddress
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
-from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
 
+from clones import fetch
 from clones.models import CloneTask
+from soundclone_site.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,18 @@ CREATE_PATH = "/v1/soundCloning/clones"
 RESULT_PATH = "/v1/result/{id}"
 MAX_ID_LENGTH = 128
 WRAPPER_OK_CODE = 20000
+# A task answer is a few hundred bytes; 1 MB is generous, and more is not a task answer (one of 50 MB was
+# once stored on every poll).
+MAX_ANSWER_BYTES = 1024 * 1024
+# What we keep of an answer for staff to read (`last_response`): beyond this, a truncated text copy.
+MAX_STORED_ANSWER_BYTES = 16 * 1024
+# A task answer is flat; nesting deeper than this is not one (and deep nesting breaks recursive code).
+MAX_NESTING = 32
+MAX_MESSAGE_LENGTH = 500
+MAX_ERROR_LENGTH = 1000
+MAX_STATUS_LENGTH = 64
+MAX_SERVICE_SAID_LENGTH = 200
+MAX_AUDIO_URL_LENGTH = 2048
 
 # The service's statuses, translated here and nowhere else.
 STATUS_MAP: dict[str, CloneTask.Status] = {
@@ -49,21 +65,20 @@ class ErrorKind(enum.StrEnum):
     BAD_RESPONSE = "bad_response"  # an answer we cannot read
 
 
-RETRYABLE_KINDS = frozenset({ErrorKind.NOT_SENT, ErrorKind.BUSY, ErrorKind.BAD_RESPONSE})
-
-
 class UpstreamError(Exception):
-    """Whatever went wrong talking to the service, with a readable message and whether a retry can help."""
+    """Whatever went wrong talking to the service: a readable message, and what the service itself said."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, kind: ErrorKind, message: str, *, status_code: int | None = None, service_said: str = ""
+    ) -> None:
+        message = safe_text(message, MAX_MESSAGE_LENGTH)
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status_code = status_code
-
-    @property
-    def is_retryable(self) -> bool:
-        return self.kind in RETRYABLE_KINDS
+        # A short excerpt of the service's own answer (its message, or "HTTP 503", "not JSON", "no answer"),
+        # for staff to read while status checks keep failing.
+        self.service_said = safe_text(service_said, MAX_SERVICE_SAID_LENGTH)
 
     def __str__(self) -> str:
         code = f" (HTTP {self.status_code})" if self.status_code else ""
@@ -81,8 +96,7 @@ class RemoteTask:
     model_id: str
     audio_url: str
     error: str
-    created: int | None
-    raw: dict[str, Any]
+    raw: dict[str, Any]  # the safe stored copy of the answer (see safe_stored_copy)
     http_status: int
     duration_ms: int
 
@@ -92,71 +106,148 @@ def create_clone(*, file_url: str, content_text: str, sound_version: str, langua
     body: dict[str, Any] = {"fileUrl": file_url, "soundVersion": sound_version, "language": language}
     if content_text:
         body["contentText"] = content_text
-    return _parse_task(
-        _request("POST", CREATE_PATH, json_body=body, read_timeout=settings.SOUNDCLONE_CREATE_TIMEOUT)
+    answer = _request(
+        "POST",
+        CREATE_PATH,
+        json_body=body,
+        read_timeout=settings.SOUNDCLONE_CREATE_TIMEOUT,
+        deadline=settings.SOUNDCLONE_CREATE_DEADLINE,
     )
+    return _parse_task(answer)
 
 
 def get_task(task_id: str) -> RemoteTask:
     """Query one task by the id the service gave it."""
     if not task_id or len(task_id) > MAX_ID_LENGTH or "/" in task_id:
         raise UpstreamError(ErrorKind.NOT_FOUND, "This task has no valid service id.")
-    path = RESULT_PATH.format(id=requests.utils.quote(task_id, safe=""))
-    return _parse_task(_request("GET", path, read_timeout=settings.SOUNDCLONE_QUERY_TIMEOUT))
+    path = RESULT_PATH.format(id=quote(task_id, safe=""))
+    answer = _request(
+        "GET",
+        path,
+        read_timeout=settings.SOUNDCLONE_QUERY_TIMEOUT,
+        deadline=settings.SOUNDCLONE_QUERY_DEADLINE,
+    )
+    return _parse_task(answer)
+
+
+# --- Safe copies of what the service says ------------------------------------------------------------------
+
+
+def safe_text(value: str, limit: int) -> str:
+    """The text without NULs or lone surrogates (PostgreSQL refuses both), our key redacted, capped."""
+    cleaned = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    # Redacted before it is cut, so that no prefix of a key survives.
+    return redact(cleaned).strip()[:limit]
+
+
+def safe_stored_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """An answer fit to store and show: clean strings (keys too), and a truncated text beyond 16 KB."""
+    copy = _clean(data)
+    text = json.dumps(copy, ensure_ascii=False)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= MAX_STORED_ANSWER_BYTES:
+        return copy
+    return {"truncated": True, "text": encoded[:MAX_STORED_ANSWER_BYTES].decode("utf-8", "ignore")}
+
+
+def _clean(value: Any) -> Any:
+    # Answers are at most MAX_NESTING deep (checked when read), so this recursion is bounded.
+    if isinstance(value, dict):
+        return {_clean_string(str(key)): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if isinstance(value, str):
+        return _clean_string(value)
+    return value
+
+
+def _clean_string(value: str) -> str:
+    return redact(value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8"))
+
+
+# --- The request -------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Answer:
     status_code: int
-    payload: Any
+    payload: dict[str, Any]
     duration_ms: int
 
 
-def _request(method: str, path: str, *, read_timeout: float, json_body: dict | None = None) -> _Answer:
+def _request(
+    method: str, path: str, *, read_timeout: float, deadline: float, json_body: dict | None = None
+) -> _Answer:
     url = settings.SOUNDCLONE_BASE_URL + path
     headers = {"Authorization": f"Bearer {settings.SOUNDCLONE_API_KEY}", "Accept": "application/json"}
     started = time.monotonic()
-    try:
-        response = requests.request(
-            method,
-            url,
-            json=json_body,
-            headers=headers,
-            timeout=(settings.SOUNDCLONE_CONNECT_TIMEOUT, read_timeout),
-            allow_redirects=False,
-        )
-    except requests.exceptions.ConnectTimeout as exc:
-        _log_failure(method, path, started, "connect timeout")
-        raise UpstreamError(ErrorKind.NOT_SENT, "The voice service could not be reached.") from exc
-    except requests.exceptions.ConnectionError as exc:
-        if _failed_before_sending(exc):
-            _log_failure(method, path, started, "connection refused")
-            raise UpstreamError(ErrorKind.NOT_SENT, "The voice service could not be reached.") from exc
-        _log_failure(method, path, started, "connection dropped")
-        raise UpstreamError(
-            ErrorKind.UNCERTAIN, "The connection to the voice service broke before it answered."
-        ) from exc
-    except requests.exceptions.Timeout as exc:
-        _log_failure(method, path, started, "read timeout")
-        raise UpstreamError(ErrorKind.UNCERTAIN, "The voice service did not answer in time.") from exc
-    except requests.exceptions.RequestException as exc:
-        _log_failure(method, path, started, type(exc).__name__)
-        raise UpstreamError(
-            ErrorKind.NOT_SENT, "The request to the voice service could not be made."
-        ) from exc
+    with requests.Session() as session, fetch.deadline_after(deadline):
+        session.mount("http://", fetch.DeadlineAdapter())
+        session.mount("https://", fetch.DeadlineAdapter())
+        try:
+            response = session.request(
+                method,
+                url,
+                json=json_body,
+                headers=headers,
+                timeout=(settings.SOUNDCLONE_CONNECT_TIMEOUT, read_timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                body = _read_bounded(response)
+        except UpstreamError:
+            raise
+        except requests.exceptions.ConnectTimeout as exc:
+            raise _failure(method, path, started, "connect timeout", ErrorKind.NOT_SENT) from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _failed_before_sending(exc):
+                raise _failure(method, path, started, "connection refused", ErrorKind.NOT_SENT) from exc
+            if _timed_out(exc):
+                raise _failure(method, path, started, "read timeout", ErrorKind.UNCERTAIN) from exc
+            raise _failure(method, path, started, "connection dropped", ErrorKind.UNCERTAIN) from exc
+        except (requests.exceptions.Timeout, ReadTimeoutError, TimeoutError) as exc:
+            raise _failure(method, path, started, "read timeout", ErrorKind.UNCERTAIN) from exc
+        except (Urllib3Error, OSError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise _failure(method, path, started, "connection dropped", ErrorKind.UNCERTAIN) from exc
+        except requests.exceptions.RequestException as exc:
+            raise _failure(method, path, started, type(exc).__name__, ErrorKind.NOT_SENT) from exc
 
     duration_ms = int((time.monotonic() - started) * 1000)
-    logger.info("upstream %s %s status=%s duration_ms=%s", method, path, response.status_code, duration_ms)
-    payload = _decode_json(response)
-    if response.status_code >= 400:
-        raise _error_for_status(response, payload)
+    status_code = response.status_code
+    logger.info("upstream %s %s status=%s duration_ms=%s", method, path, status_code, duration_ms)
+    payload = _decode_json(body)
+    if status_code >= 400:
+        raise _error_for_status(status_code, response.reason, payload)
     if payload is _NOT_JSON:
-        raise UpstreamError(
-            ErrorKind.BAD_RESPONSE,
-            "The voice service sent an answer we could not read.",
-            status_code=response.status_code,
-        )
-    return _Answer(response.status_code, _unwrap(payload, response.status_code), duration_ms)
+        raise _bad_response("The voice service sent an answer we could not read.", status_code, "not JSON")
+    if payload is _TOO_DEEP:
+        raise _bad_response("The voice service sent an answer we could not read.", status_code, "deep JSON")
+    return _Answer(status_code, _unwrap(payload, status_code), duration_ms)
+
+
+_FAILURE_MESSAGES = {
+    "connect timeout": "The voice service could not be reached.",
+    "connection refused": "The voice service could not be reached.",
+    "read timeout": "The voice service did not answer in time.",
+    "connection dropped": "The connection to the voice service broke before it answered.",
+}
+_FAILURE_SAID = {
+    "connect timeout": "no connection",
+    "connection refused": "no connection",
+    "read timeout": "no answer in time",
+    "connection dropped": "connection broken",
+}
+
+
+def _failure(method: str, path: str, started: float, what: str, kind: ErrorKind) -> UpstreamError:
+    duration_ms = int((time.monotonic() - started) * 1000)
+    logger.warning("upstream %s %s failed=%s duration_ms=%s", method, path, what, duration_ms)
+    return UpstreamError(
+        kind,
+        _FAILURE_MESSAGES.get(what, "The request to the voice service could not be made."),
+        service_said=_FAILURE_SAID.get(what, "no request made"),
+    )
 
 
 def _failed_before_sending(exc: requests.exceptions.ConnectionError) -> bool:
@@ -165,43 +256,97 @@ def _failed_before_sending(exc: requests.exceptions.ConnectionError) -> bool:
     return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
+def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
+    """requests reports a read timeout in the body as a ConnectionError around urllib3's ReadTimeoutError."""
+    return bool(exc.args) and isinstance(exc.args[0], ReadTimeoutError)
+
+
+def _read_bounded(response: requests.Response) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _too_large(response.status_code)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.raw.stream(64 * 1024, decode_content=True):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _too_large(response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(status_code: int) -> UpstreamError:
+    return _bad_response("The voice service sent an answer larger than we accept.", status_code, "over 1 MB")
+
+
+def _bad_response(message: str, status_code: int, service_said: str) -> UpstreamError:
+    return UpstreamError(ErrorKind.BAD_RESPONSE, message, status_code=status_code, service_said=service_said)
+
+
 _NOT_JSON = object()
+_TOO_DEEP = object()
 
 
-def _decode_json(response: requests.Response) -> Any:
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and PostgreSQL refuses them in a JSON column.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decode_json(body: bytes) -> Any:
     try:
-        return json.loads(response.content)
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        return _TOO_DEEP
     except (ValueError, UnicodeDecodeError):
         return _NOT_JSON
+    return _TOO_DEEP if _nesting(payload) > MAX_NESTING else payload
+
+
+def _nesting(payload: Any) -> int:
+    """How deeply lists and objects nest in the answer (counted without recursion)."""
+    deepest = 0
+    pending = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = list(value.values())
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _unwrap(payload: Any, status_code: int) -> dict[str, Any]:
     """Accept a bare task object, or one reseller's `{"code": 20000, "msg": ..., "data": {...}}` wrapper."""
     if not isinstance(payload, dict):
-        raise UpstreamError(
-            ErrorKind.BAD_RESPONSE,
-            "The voice service sent an answer we could not read.",
-            status_code=status_code,
+        raise _bad_response(
+            "The voice service sent an answer we could not read.", status_code, "not an object"
         )
     if "code" in payload and "data" in payload and "id" not in payload:
-        if str(payload["code"]).strip() != str(WRAPPER_OK_CODE):
-            message = _message_from(payload) or f"The voice service reported error {payload['code']}."
-            raise UpstreamError(_kind_for_wrapped_code(payload["code"]), message, status_code=status_code)
+        code = safe_text(str(payload["code"]), MAX_STATUS_LENGTH)
+        if code != str(WRAPPER_OK_CODE):
+            said = _message_from(payload)
+            message = said or f"The voice service reported error {code}."
+            kind = _kind_for_wrapped_code(code)
+            if kind == ErrorKind.CREDENTIALS:
+                logger.error("upstream refused our API key: wrapped code=%s", code)
+                message = CREDENTIALS_MESSAGE
+            raise UpstreamError(kind, message, status_code=status_code, service_said=said or f"code {code}")
         data = payload["data"]
         if not isinstance(data, dict):
-            raise UpstreamError(
-                ErrorKind.BAD_RESPONSE, "The voice service sent an empty answer.", status_code=status_code
-            )
+            raise _bad_response("The voice service sent an empty answer.", status_code, "no data")
         return data
     return payload
 
 
-def _kind_for_wrapped_code(code: Any) -> ErrorKind:
+def _kind_for_wrapped_code(code: str) -> ErrorKind:
     # The wrapper's codes are undocumented; those shaped like HTTP statuses are read as such.
-    text = str(code)
-    if text.startswith(("401", "403")):
+    if code.startswith(("401", "403")):
         return ErrorKind.CREDENTIALS
-    if text.startswith("429") or text.startswith("5"):
+    if code.startswith(("429", "5")):
         return ErrorKind.BUSY
     return ErrorKind.REJECTED
 
@@ -214,65 +359,65 @@ def _message_from(payload: Any) -> str:
         value = payload.get(key)
         if isinstance(value, dict):
             value = value.get("message")
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:500]
+        if isinstance(value, str):
+            text = safe_text(value, MAX_MESSAGE_LENGTH)
+            if text:
+                return text
     return ""
 
 
-def _error_for_status(response: requests.Response, payload: Any) -> UpstreamError:
-    code = response.status_code
-    message = _message_from(payload) or f"{code} {response.reason or ''}".strip()
+CREDENTIALS_MESSAGE = "The voice service rejected our credentials: tell your administrator."
+BUSY_MESSAGE = "The voice service is busy; we will try again."
+
+
+def _error_for_status(code: int, reason: str | None, payload: Any) -> UpstreamError:
+    said = _message_from(payload)
+    service_said = said or f"HTTP {code}"
+    message = said or f"{code} {reason or ''}".strip()
     if code in (401, 403):
         logger.error("upstream refused our API key: status=%s", code)
         return UpstreamError(
-            ErrorKind.CREDENTIALS,
-            "The voice service rejected our credentials: tell your administrator.",
-            status_code=code,
+            ErrorKind.CREDENTIALS, CREDENTIALS_MESSAGE, status_code=code, service_said=service_said
         )
     if code in (400, 422):
-        return UpstreamError(ErrorKind.REJECTED, message, status_code=code)
+        return UpstreamError(ErrorKind.REJECTED, message, status_code=code, service_said=service_said)
     if code == 404:
-        return UpstreamError(ErrorKind.NOT_FOUND, message, status_code=code)
+        return UpstreamError(ErrorKind.NOT_FOUND, message, status_code=code, service_said=service_said)
     if code == 429 or code >= 500:
-        return UpstreamError(
-            ErrorKind.BUSY, "The voice service is busy; we will try again.", status_code=code
-        )
-    return UpstreamError(ErrorKind.BAD_RESPONSE, message, status_code=code)
+        return UpstreamError(ErrorKind.BUSY, BUSY_MESSAGE, status_code=code, service_said=service_said)
+    return UpstreamError(ErrorKind.BAD_RESPONSE, message, status_code=code, service_said=service_said)
 
 
 def _parse_task(answer: _Answer) -> RemoteTask:
     data = answer.payload
-    task_id = data.get("id")
+    task_id = _opaque_id(data.get("id"))
+    if not task_id:
+        raise _bad_response("The voice service's answer had no task id.", answer.status_code, "no task id")
     raw_status = data.get("status")
-    if not isinstance(task_id, str) or not task_id or len(task_id) > MAX_ID_LENGTH:
-        raise UpstreamError(
-            ErrorKind.BAD_RESPONSE,
-            "The voice service's answer had no task id.",
-            status_code=answer.status_code,
-        )
-    if not isinstance(raw_status, str):
-        raw_status = ""
-    status = STATUS_MAP.get(raw_status.strip().lower())
-    created = data.get("created")
+    raw_status = safe_text(raw_status, MAX_STATUS_LENGTH) if isinstance(raw_status, str) else ""
+    status = STATUS_MAP.get(raw_status.lower())
     return RemoteTask(
         id=task_id,
         # An unknown status is still running as far as we can tell: keep polling.
         status=status or CloneTask.Status.PROCESSING,
-        raw_status=raw_status[:64],
+        raw_status=raw_status,
         is_known_status=status is not None,
         model_id=_opaque_id(data.get("modelId")),
         audio_url=_web_url(data.get("audioUrl")),
         error=_error_text(data.get("error")),
-        created=created if isinstance(created, int) else None,
-        raw=data,
+        raw=safe_stored_copy(data),
         http_status=answer.status_code,
         duration_ms=answer.duration_ms,
     )
 
 
 def _opaque_id(value: Any) -> str:
-    if isinstance(value, str) and 0 < len(value.strip()) <= MAX_ID_LENGTH:
-        return value.strip()
+    """An id is kept as given, up to 128 printable characters; anything else is no id at all."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    if 0 < len(value) <= MAX_ID_LENGTH and value.isprintable():
+        return value
     return ""
 
 
@@ -281,6 +426,8 @@ def _web_url(value: Any) -> str:
     if not isinstance(value, str):
         return ""
     value = value.strip()
+    if len(value) > MAX_AUDIO_URL_LENGTH or not value.isprintable() or " " in value:
+        return ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
@@ -291,13 +438,11 @@ def _error_text(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("message")
     if isinstance(value, str):
-        return value.strip()[:1000]
+        return safe_text(value, MAX_ERROR_LENGTH)
     return ""
 
 
-def _log_failure(method: str, path: str, started: float, what: str) -> None:
-    duration_ms = int((time.monotonic() - started) * 1000)
-    logger.warning("upstream %s %s failed=%s duration_ms=%s", method, path, what, duration_ms)
+# --- Preview audio -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -322,81 +467,46 @@ AUDIO_CONTENT_TYPES = {
     "audio/flac": "flac",
     "audio/webm": "webm",
 }
-MAX_REDIRECTS = 3
+
+# How each refusal of the guard reads for a preview copy, and what kind of failure it is.
+_DOWNLOAD_FAILURES: dict[fetch.FetchFailure, tuple[ErrorKind, str]] = {
+    fetch.FetchFailure.REFUSED: (ErrorKind.BAD_RESPONSE, "The preview link points at a private address."),
+    fetch.FetchFailure.NOT_FOUND_HOST: (ErrorKind.NOT_SENT, "The preview's host could not be found."),
+    fetch.FetchFailure.UNREACHABLE: (ErrorKind.NOT_SENT, "The preview could not be downloaded."),
+    fetch.FetchFailure.TIMED_OUT: (ErrorKind.BUSY, "The preview did not download in time."),
+    fetch.FetchFailure.BROKEN: (ErrorKind.BUSY, "The preview download broke off."),
+    fetch.FetchFailure.STATUS: (ErrorKind.BUSY, "The preview could not be downloaded."),
+    fetch.FetchFailure.WRONG_TYPE: (ErrorKind.BAD_RESPONSE, "The preview link did not return audio."),
+    fetch.FetchFailure.TOO_LARGE: (ErrorKind.BAD_RESPONSE, "The preview is larger than we accept."),
+    fetch.FetchFailure.TOO_MANY_REDIRECTS: (
+        ErrorKind.BAD_RESPONSE,
+        "The preview link redirected too many times.",
+    ),
+}
 
 
 def download_preview(url: str) -> DownloadedAudio:
-    """Fetch a preview's audio safely: http(s) only, public addresses only, size-capped, audio only."""
-    for _hop in range(MAX_REDIRECTS + 1):
-        _check_public_url(url)
-        started = time.monotonic()
-        try:
-            response = requests.get(
-                url,
-                stream=True,
-                timeout=(settings.SOUNDCLONE_CONNECT_TIMEOUT, settings.SOUNDCLONE_ARCHIVE_TIMEOUT),
-                allow_redirects=False,
-                headers={"Accept": "audio/*"},
-            )
-        except requests.exceptions.RequestException as exc:
-            raise UpstreamError(ErrorKind.NOT_SENT, "The preview could not be downloaded.") from exc
-        with response:
-            if response.is_redirect and "Location" in response.headers:
-                # Each hop is checked again: a public link must not bounce us to a private address.
-                url = requests.compat.urljoin(url, response.headers["Location"])
-                continue
-            logger.info(
-                "preview download status=%s duration_ms=%d",
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-            )
-            if response.status_code == 404:
-                raise UpstreamError(
-                    ErrorKind.NOT_FOUND, "The preview is no longer available.", status_code=404
-                )
-            if response.status_code != 200:
-                raise UpstreamError(
-                    ErrorKind.BUSY, "The preview could not be downloaded.", status_code=response.status_code
-                )
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if content_type not in AUDIO_CONTENT_TYPES:
-                raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link did not return audio.")
-            return DownloadedAudio(_read_capped(response), content_type)
-    raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link redirected too many times.")
-
-
-def _read_capped(response: requests.Response) -> bytes:
-    limit = settings.SOUNDCLONE_ARCHIVE_MAX_BYTES
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview is larger than we accept.")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview is larger than we accept.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _check_public_url(url: str) -> None:
-    """Refuse anything but http(s) to a public address (or a host the settings explicitly allow)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link is not a web address.")
+    """Fetch a preview's audio through the URL guard: public addresses only, size-capped, audio only."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link is not a web address.") from exc
-    if f"{parts.hostname}:{port}" in settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS:
-        return
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
-    except OSError as exc:
-        raise UpstreamError(ErrorKind.NOT_SENT, "The preview's host could not be found.") from exc
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            logger.warning("preview download refused: %s resolves to a non-public address", parts.hostname)
-            raise UpstreamError(ErrorKind.BAD_RESPONSE, "The preview link points at a private address.")
+        fetched = fetch.fetch_public(
+            url,
+            max_bytes=settings.SOUNDCLONE_ARCHIVE_MAX_BYTES,
+            deadline=settings.SOUNDCLONE_ARCHIVE_DEADLINE,
+            read_timeout=settings.SOUNDCLONE_ARCHIVE_TIMEOUT,
+            accept=AUDIO_CONTENT_TYPES,
+            headers={"Accept": "audio/*"},
+        )
+    except fetch.FetchError as exc:
+        if exc.status_code == 404:
+            raise UpstreamError(
+                ErrorKind.NOT_FOUND,
+                "The preview is no longer available.",
+                status_code=404,
+                service_said="HTTP 404",
+            ) from exc
+        kind, message = _DOWNLOAD_FAILURES[exc.kind]
+        if exc.kind == fetch.FetchFailure.REFUSED and exc.message == fetch.NOT_A_WEB_ADDRESS:
+            message = "The preview link is not a web address."
+        said = f"HTTP {exc.status_code}" if exc.status_code else ""
+        raise UpstreamError(kind, message, status_code=exc.status_code, service_said=said) from exc
+    return DownloadedAudio(fetched.content, fetched.content_type)

@@ -36,6 +36,22 @@ def _read_secret(name: str) -> str:
     return env.str(name, default="").strip()
 
 
+def _owner_only(path: Path, *, create: bool = False) -> None:
+    """Make `path` readable and writable by its owner only (0600), creating it empty so when asked."""
+    if create:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError:
+            return  # no such folder, say: whoever opens the file next reports it
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # someone else's file: not ours to change
+
+
 # --- The voice service -------------------------------------------------------------------------------------
 
 SOUNDCLONE_API_KEY = _read_secret("SOUNDCLONE_API_KEY")
@@ -78,9 +94,23 @@ SOUNDCLONE_ARCHIVE_MAX_BYTES = env.int("SOUNDCLONE_ARCHIVE_MAX_BYTES", default=2
 SOUNDCLONE_ARCHIVE_TIMEOUT = env.float("SOUNDCLONE_ARCHIVE_TIMEOUT", default=30.0)
 # While a poller works on a task it holds it this long; if the poller dies, the task is picked up after it.
 SOUNDCLONE_POLL_LEASE_SECONDS = env.float("SOUNDCLONE_POLL_LEASE_SECONDS", default=60.0)
-# How many tasks one worker process (poll_clones --loop) works on at once: a call that hangs until its deadline
-# then holds up only its own task (see the README's reliability section for the measured delay).
-SOUNDCLONE_WORKERS = env.int("SOUNDCLONE_WORKERS", default=4)
+# The timeouts above bound each wait for the network; these bound a whole call (connect, headers and body):
+# a server that drips one byte a second would otherwise hold a call for minutes. Each is shorter than the
+# lease, so a task is never worked on by two pollers at once because one call outlived its lease.
+SOUNDCLONE_CREATE_DEADLINE = env.float("SOUNDCLONE_CREATE_DEADLINE", default=20.0)
+SOUNDCLONE_QUERY_DEADLINE = env.float("SOUNDCLONE_QUERY_DEADLINE", default=10.0)
+SOUNDCLONE_ARCHIVE_DEADLINE = env.float("SOUNDCLONE_ARCHIVE_DEADLINE", default=30.0)
+for _name, _seconds in {
+    "SOUNDCLONE_CREATE_DEADLINE": SOUNDCLONE_CREATE_DEADLINE,
+    "SOUNDCLONE_QUERY_DEADLINE": SOUNDCLONE_QUERY_DEADLINE,
+    "SOUNDCLONE_ARCHIVE_DEADLINE": SOUNDCLONE_ARCHIVE_DEADLINE,
+}.items():
+    if not 0 < _seconds < SOUNDCLONE_POLL_LEASE_SECONDS:
+        raise ImproperlyConfigured(
+            f"{_name} is {_seconds:g} seconds; it must be more than 0 and less than "
+            f"SOUNDCLONE_POLL_LEASE_SECONDS ({SOUNDCLONE_POLL_LEASE_SECONDS:g}), so that no call to the "
+            "voice service outlives a poller's hold on its task."
+        )
 # How often a browser asks our database for news of its unfinished rows (visible tab; hidden tabs slow down).
 SOUNDCLONE_BROWSER_REFRESH_SECONDS = env.float("SOUNDCLONE_BROWSER_REFRESH_SECONDS", default=3.0)
 
@@ -95,7 +125,10 @@ if not SECRET_KEY:
         # worker and every restart share it (sessions survive a restart).
         key_file = DATA_DIR / ".demo_secret_key"
         if not key_file.exists():
+            # Owner-only from the start: whoever reads the key can forge anyone's session.
+            _owner_only(key_file, create=True)
             key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        _owner_only(key_file)  # one an earlier version made readable by all
         SECRET_KEY = key_file.read_text(encoding="utf-8").strip()
     else:
         raise ImproperlyConfigured(
@@ -178,6 +211,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["TEST"] = {
             "NAME": str(Path(tempfile.gettempdir()) / f"soundclone-test-{os.getpid()}.sqlite3")
         }
+    # The file holds every password hash: owner-only. SQLite creates its -wal and -shm files with the
+    # database file's mode, so creating the database 0600 covers all three; older ones are tightened here.
+    if not str(DATABASES["default"]["NAME"]).startswith((":memory:", "file:")):
+        _database_file = Path(DATABASES["default"]["NAME"])
+        _owner_only(_database_file, create=True)
+        for _suffix in ("-wal", "-shm"):
+            _owner_only(_database_file.with_name(_database_file.name + _suffix))
 # Reusing connections roughly doubles PostgreSQL's throughput (see the benchmark); the health check drops a
 # connection the server closed before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -113,7 +113,8 @@ def test_rate_limits_and_server_errors_are_temporary(upstream, status):
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BUSY
-    assert error.value.is_retryable
+    assert error.value.message == "The voice service is busy; we will try again."
+    assert error.value.service_said == f"HTTP {status}"
 
 
 def test_a_404_means_the_service_does_not_know_the_task(upstream):
@@ -168,7 +169,7 @@ def test_a_read_timeout_after_sending_is_uncertain(upstream):
     with pytest.raises(UpstreamError) as error:
         create()
     assert error.value.kind == ErrorKind.UNCERTAIN
-    assert not error.value.is_retryable
+    assert error.value.message == "The voice service did not answer in time."
 
 
 def test_a_dropped_connection_after_sending_is_uncertain(upstream):
@@ -183,7 +184,7 @@ def test_a_connect_timeout_is_certainly_not_sent(upstream):
     with pytest.raises(UpstreamError) as error:
         create()
     assert error.value.kind == ErrorKind.NOT_SENT
-    assert error.value.is_retryable
+    assert error.value.message == "The voice service could not be reached."
 
 
 # --- Against the simulator, over real HTTP -----------------------------------------------------------------
