@@ -14,6 +14,34 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Workers' heartbeat files: on a tmpfs in containers, where /tmp may be slow overlay storage or read-only.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+# gunicorn 25.1+ opens a control socket for `gunicornc` (worker counts, reload, shutdown) at one path per user
+# ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): every instance on a machine shares it, so one answered for
+# another. We manage the server with signals and the container's lifecycle; nothing needs the socket.
+control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    """Refuse to serve while an account still has the demo password (outside demo mode).
+
+    The image and the Procfile run gunicorn directly, not `run_studio`, so the check is made here too, once,
+    in the master before any worker starts. A RuntimeError is how gunicorn stops with one line: "Error: …".
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soundclone_site.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+
+    from clones.demo_account import refuse_demo_password
+
+    try:
+        if not settings.DEMO_MODE:
+            refuse_demo_password()
+    finally:
+        # Workers are forked from this process: none may inherit its database connection.
+        connections.close_all()
+
 
 if os.environ.get("LOG_FORMAT", "plain").lower() == "json":
     # gunicorn's own lines (start-up, worker restarts, the access log when on) as JSON too, through the

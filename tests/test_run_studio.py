@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,3 +68,208 @@ def test_run_studio_serves_the_demo_on_the_printed_address_and_stops_cleanly(tmp
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def children_of(parent: int) -> dict[int, str]:
+    """The live child processes of `parent` and their command lines, read from /proc."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in parentheses may hold spaces: the parent's pid is the 2nd field after it.
+            parent_pid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        if parent_pid == parent and command:
+            children[int(entry.name)] = command
+    return children
+
+
+def child_running(
+    parent: int, command_part: str, *, other_than: int | None = None, timeout: float = 15
+) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, command in children_of(parent).items():
+            if command_part in command and pid != other_than:
+                return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no {command_part} process started within {timeout} s")
+
+
+def test_run_studio_restarts_a_poller_that_died_while_the_web_server_keeps_answering(tmp_path):
+    process, port, _simulator_port, log = start_studio(tmp_path)
+    answers: list[int | str] = []
+    stop_asking = threading.Event()
+
+    def keep_asking() -> None:
+        while not stop_asking.is_set():
+            try:
+                answers.append(
+                    requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code
+                )
+            except requests.RequestException as error:
+                answers.append(repr(error))
+            stop_asking.wait(0.2)
+
+    asker = threading.Thread(target=keep_asking)
+    try:
+        web_server = child_running(process.pid, "gunicorn")
+        first_poller = child_running(process.pid, "poll_clones")
+        asker.start()
+
+        os.kill(first_poller, signal.SIGKILL)
+        second_poller = child_running(process.pid, "poll_clones", other_than=first_poller)
+        # Dying again soon after a restart doubles the wait.
+        os.kill(second_poller, signal.SIGKILL)
+        third_poller = child_running(process.pid, "poll_clones", other_than=second_poller)
+        time.sleep(0.5)
+
+        stop_asking.set()
+        asker.join()
+        output = log.read_text()
+        assert "The poller stopped (killed by signal 9); starting it again in 1 s." in output
+        assert "The poller stopped (killed by signal 9); starting it again in 2 s." in output
+        assert child_running(process.pid, "gunicorn") == web_server
+        assert len(answers) >= 10
+        assert set(answers) == {200}, answers
+    finally:
+        stop_asking.set()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    # Ctrl-C stops everything it started, the restarted poller included.
+    assert not Path(f"/proc/{third_poller}").exists()
+    assert not Path(f"/proc/{web_server}").exists()
+
+
+# --- The demo account does not survive into production ------------------------------------------------
+
+DEMO_PASSWORD_REFUSAL = (
+    'The demo account "demo" still has its demo password. Set a new one with '
+    "`python manage.py changepassword demo`, or delete it, then start again."
+)
+
+
+def _environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    return {**keep, "DATA_DIR": str(data_dir), "STATIC_ROOT": str(data_dir / "static"), **extra}
+
+
+def _production(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The same data folder with the API key set: no longer demo mode."""
+    return _environment(data_dir, SOUNDCLONE_API_KEY="sk-made-up-for-this-test", SECRET_KEY="s" * 50, **extra)
+
+
+def _manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def data_left_by_demo_mode(tmp_path) -> Path:
+    """A data folder as `make run` in demo mode leaves it: migrated, with the demo administrator."""
+    demo = _environment(tmp_path)
+    assert _manage("migrate", "--noinput", env=demo).returncode == 0
+    created = _manage(
+        "shell", "-c", "from clones.management.commands.run_studio import Command; Command()._ensure_demo_user()",
+        env=demo,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    return tmp_path
+
+
+def _set_password(data_dir: Path, username: str, password: str) -> None:
+    result = _manage(
+        "shell", "-c",
+        "from django.contrib.auth import get_user_model\n"
+        f"user = get_user_model().objects.get(username={username!r})\n"
+        f"user.set_password({password!r}); user.save()",
+        env=_environment(data_dir),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_run_studio_with_the_key_set_refuses_to_start_while_demo_keeps_its_demo_password(
+    data_left_by_demo_mode,
+):
+    result = _manage("run_studio", "--port", str(free_port()), env=_production(data_left_by_demo_mode))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"CommandError: {DEMO_PASSWORD_REFUSAL}"
+    assert "running at" not in result.stdout
+
+
+def test_a_renamed_demo_administrator_is_refused_too(data_left_by_demo_mode):
+    rename = _manage(
+        "shell", "-c",
+        "from django.contrib.auth import get_user_model\n"
+        "get_user_model().objects.filter(username='demo').update(username='lead')",
+        env=_environment(data_left_by_demo_mode),
+    )  # fmt: skip
+    assert rename.returncode == 0, rename.stderr
+    result = _manage("run_studio", "--port", str(free_port()), env=_production(data_left_by_demo_mode))
+    assert result.returncode == 1
+    assert 'The account "lead" still has its demo password.' in result.stderr
+    assert "`python manage.py changepassword lead`" in result.stderr
+
+
+def _gunicorn(data_dir: Path, port: int) -> subprocess.Popen:
+    """The web server as the image and the Procfile start it: gunicorn directly, not run_studio."""
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "soundclone_site.wsgi:application", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=_production(data_dir, PORT=str(port), WEB_CONCURRENCY="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_web_server_of_the_image_refuses_to_start_while_demo_keeps_its_demo_password(
+    data_left_by_demo_mode,
+):
+    server = _gunicorn(data_left_by_demo_mode, free_port())
+    _stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 1
+    assert f"Error: {DEMO_PASSWORD_REFUSAL}" in stderr
+
+
+def test_with_a_new_password_the_web_server_of_the_image_starts(data_left_by_demo_mode):
+    _set_password(data_left_by_demo_mode, "demo", "a new password nobody printed")
+    port = free_port()
+    server = _gunicorn(data_left_by_demo_mode, port)
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).status_code
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer == 200, server.stderr.read() if server.poll() is not None else "no answer"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_demo_mode_keeps_its_account_and_says_how_to_sign_in(db):
+    from django.contrib.auth import get_user_model
+
+    from clones.demo_account import DEMO_PASSWORD, accounts_with_demo_password, ensure_demo_user
+
+    ensure_demo_user()
+    ensure_demo_user()  # a second start changes nothing
+    demo = get_user_model().objects.get(username="demo")
+    assert demo.is_superuser and demo.check_password(DEMO_PASSWORD)
+    assert accounts_with_demo_password() == ["demo"]
+    demo.is_active = False
+    demo.save()
+    assert accounts_with_demo_password() == []  # a deactivated account cannot sign in

@@ -479,3 +479,91 @@ def test_a_trusted_proxy_that_is_not_an_address_stops_the_start(tmp_path):
     )
     assert result.returncode != 0
     assert "TRUSTED_PROXY_ADDRESSES has 'proxy', which is neither an address nor a network" in result.stderr
+
+
+# --- Files on disk --------------------------------------------------------------------------------------
+
+
+def _mode(path: Path) -> str:
+    return oct(path.stat().st_mode & 0o777)
+
+
+def test_the_database_and_the_demo_secret_key_are_readable_by_their_owner_only(tmp_path):
+    """A fresh start in demo mode, with the default SQLite file, as `make run` makes it (umask 022)."""
+    script = (
+        "import os; os.umask(0o022)\n"
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.db import connection\n"
+        "call_command('migrate', verbosity=0)\n"
+        "connection.ensure_connection()\n"
+        "connection.cursor().execute('SELECT count(*) FROM auth_user')\n"
+        "folder = os.environ['DATA_DIR']\n"
+        # Read while the connection is open: SQLite removes the -wal and -shm files when the last one closes.
+        "for name in os.listdir(folder):\n"
+        "    print(name, oct(os.stat(os.path.join(folder, name)).st_mode & 0o777))\n"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "soundclone_site.settings",
+        "DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(  # noqa: S603 - our own interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    modes = dict(line.split() for line in result.stdout.splitlines())
+    assert modes == {
+        ".demo_secret_key": "0o600",
+        "soundclone.sqlite3": "0o600",
+        "soundclone.sqlite3-wal": "0o600",
+        "soundclone.sqlite3-shm": "0o600",
+    }
+
+
+def test_files_an_earlier_version_left_readable_by_all_are_tightened_at_start(tmp_path):
+    for name in (
+        ".demo_secret_key",
+        "soundclone.sqlite3",
+        "soundclone.sqlite3-wal",
+        "soundclone.sqlite3-shm",
+    ):
+        (tmp_path / name).write_bytes(b"secret-made-up-for-this-test" if name.startswith(".") else b"")
+        (tmp_path / name).chmod(0o644)
+    environment = {"PATH": os.environ["PATH"], "DATA_DIR": str(tmp_path)}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert {path.name: _mode(path) for path in tmp_path.iterdir()} == {
+        ".demo_secret_key": "0o600",
+        "soundclone.sqlite3": "0o600",
+        "soundclone.sqlite3-wal": "0o600",
+        "soundclone.sqlite3-shm": "0o600",
+    }
+
+
+# --- The web server -------------------------------------------------------------------------------------
+
+
+def _gunicorn_config(**environment: str):
+    """gunicorn's configuration as gunicorn itself loads gunicorn.conf.py (every name it knows is set)."""
+    import runpy
+    from unittest import mock
+
+    from gunicorn.config import Config
+
+    config = Config()
+    with mock.patch.dict(os.environ, environment):
+        namespace = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    for name, value in namespace.items():
+        if name in config.settings:
+            config.set(name, value)
+    return config
+
+
+def test_gunicorn_opens_no_control_socket_that_another_instance_could_answer_on():
+    config = _gunicorn_config()
+    assert "control_socket_disable" in config.settings, "not gunicorn 25.1+: the test would prove nothing"
+    assert config.control_socket_disable is True
+    assert _gunicorn_config(LOG_FORMAT="json").control_socket_disable is True

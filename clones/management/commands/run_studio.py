@@ -9,12 +9,16 @@ import sys
 import time
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-voices"  # noqa: S105 - demo mode only, printed for the person who started it
+from clones.demo_account import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    DemoPasswordInUse,
+    ensure_demo_user,
+    refuse_demo_password,
+)
 
 
 class Command(BaseCommand):
@@ -32,6 +36,8 @@ class Command(BaseCommand):
         if settings.DEMO_MODE:
             self._ensure_demo_user()
             commands.append(("simulator", [python, "manage.py", "run_simulator"]))
+        else:
+            self._refuse_demo_password()
         commands.append(("poller", [python, "manage.py", "poll_clones", "--loop"]))
         commands.append(
             (
@@ -62,11 +68,14 @@ class Command(BaseCommand):
         self._supervise(processes)
 
     def _ensure_demo_user(self) -> None:
-        user_model = get_user_model()
-        if not user_model.objects.filter(username=DEMO_USERNAME).exists():
-            user_model.objects.create_user(
-                DEMO_USERNAME, password=DEMO_PASSWORD, is_staff=True, is_superuser=True
-            )
+        ensure_demo_user()
+
+    def _refuse_demo_password(self) -> None:
+        """Outside demo mode, no account may still sign in with the password demo mode printed."""
+        try:
+            refuse_demo_password()
+        except DemoPasswordInUse as exc:
+            raise CommandError(str(exc)) from None
 
     def _supervise(self, processes: list[tuple[str, subprocess.Popen]]) -> None:
         stopping = False
