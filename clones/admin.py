@@ -14,9 +14,21 @@ class TaskEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(CloneTask)
 class CloneTaskAdmin(admin.ModelAdmin):
+    """Tasks for reading only: the record of what was sent and answered is never rewritten or deleted.
+
+    Name and notes are changed on the studio's own pages, where every change is recorded; tasks are created
+    by the form (the service must receive them) and archived, never deleted (README, "Archive").
+    """
+
     list_display = ["name", "status", "sound_version", "language", "model_id", "submitted_by", "created_at"]
     list_filter = ["status", "sound_version", "language", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "notes", "model_id", "upstream_id", "file_url", "content_text"]
@@ -48,6 +60,15 @@ class CloneTaskAdmin(admin.ModelAdmin):
         "pair_token",
     ]
     inlines = [TaskEventInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # also takes "Delete selected" off the list's actions
 
 
 @admin.register(PollerHeartbeat)
