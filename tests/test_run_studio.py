@@ -6,11 +6,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-import requests
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_run_studio_serves_the_demo_on_the_printed_address_and_stops_cleanly(tmp_path):
+def start_studio(tmp_path: Path) -> tuple[subprocess.Popen, int, int, Path]:
+    """`manage.py run_studio` in demo mode on free ports, answering sign-in pages when this returns."""
     port, simulator_port = free_port(), free_port()
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("SOUNDCLONE_", "DATABASE_URL"))
@@ -37,15 +39,21 @@ def test_run_studio_serves_the_demo_on_the_printed_address_and_stops_cleanly(tmp
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:
+            # Not listening yet, or a worker still booting on a busy machine.
+            time.sleep(0.3)
+    return process, port, simulator_port, log
+
+
+def test_run_studio_serves_the_demo_on_the_printed_address_and_stops_cleanly(tmp_path):
+    process, port, simulator_port, log = start_studio(tmp_path)
     try:
-        deadline = time.monotonic() + 60
         session = requests.Session()
-        while time.monotonic() < deadline:
-            try:
-                if session.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
         output = log.read_text()
         assert f"running at http://localhost:{port}/" in output
         username, password = re.search(r"user: (\S+)\s+password: (\S+)", output).groups()

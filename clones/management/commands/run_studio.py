@@ -78,6 +78,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _supervise(self, processes: list[tuple[str, subprocess.Popen]]) -> None:
+        """Keep every process running until Ctrl-C or SIGTERM, then stop them all.
+
+        A process that dies is started again on its own, so one crash (the poller on a database hiccup) never
+        takes the web server, and the submissions in flight, down with it. The delay doubles while it keeps
+        dying (1 s, 2 s, 4 s … at most 30 s) and starts over at 1 s once it has run for a minute.
+        """
+        first_delay, longest_delay, healthy_after = 1.0, 30.0, 60.0
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
@@ -86,21 +93,37 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        exit_code = 0
+        running = dict(processes)
+        started_at = dict.fromkeys(running, time.monotonic())
+        delays = dict.fromkeys(running, first_delay)
+        restart_at: dict[str, float] = {}
         while not stopping:
-            for name, process in processes:
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} stopped (exit code {process.returncode}); stopping the rest.")
-                    exit_code = process.returncode or 1
-                    stopping = True
-            time.sleep(0.5)
-        for _name, process in processes:
+            now = time.monotonic()
+            for name, process in running.items():
+                if name in restart_at:
+                    if now >= restart_at[name]:
+                        # Popen.args is the very command this process was started with.
+                        running[name] = subprocess.Popen(process.args)  # noqa: S603
+                        started_at[name] = now
+                        del restart_at[name]
+                    continue
+                if process.poll() is None:
+                    continue
+                if now - started_at[name] >= healthy_after:
+                    delays[name] = first_delay
+                delay = delays[name]
+                restart_at[name] = now + delay
+                delays[name] = min(delay * 2, longest_delay)
+                code = process.returncode
+                how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                label = "web server" if name == "web" else name
+                self.stderr.write(f"The {label} stopped ({how}); starting it again in {delay:g} s.")
+            time.sleep(0.2)
+        for process in running.values():
             if process.poll() is None:
                 process.terminate()
-        for _name, process in processes:
+        for process in running.values():
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if exit_code:
-            sys.exit(exit_code)
