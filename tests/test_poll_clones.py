@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from clones import services
@@ -25,7 +26,8 @@ Status = CloneTask.Status
 
 
 def submit_many(count: int) -> list[CloneTask]:
-    return [
+    """Tasks submitted through the form's service, then sent by one worker pass: queued at the service."""
+    tasks = [
         services.task_submit(
             user=None,
             name=f"Voice {index}",
@@ -36,6 +38,9 @@ def submit_many(count: int) -> list[CloneTask]:
         )
         for index in range(count)
     ]
+    call_command("poll_clones")
+    assert not CloneTask.objects.exclude(status=Status.QUEUED).exists()
+    return tasks
 
 
 def make_due(tasks: list[CloneTask]) -> None:
@@ -55,26 +60,95 @@ def test_one_pass_polls_every_due_task_once_and_records_a_heartbeat(simulator):
 
 
 @pytest.mark.django_db
-def test_a_task_whose_handling_raises_is_pushed_back_and_logged_and_the_others_go_on(
+def test_a_task_whose_handling_raises_is_put_aside_for_an_hour_and_the_others_go_on(
     simulator, monkeypatch, caplog
 ):
     tasks = submit_many(3)
     make_due(tasks)
     broken = tasks[1]
-    real_refresh = services.task_refresh
+    real_sync = services.task_sync
 
-    def refresh(*, task):
+    def sync(*, task):
         if task.pk == broken.pk:
             raise RuntimeError("unexpected")
-        real_refresh(task=task)
+        real_sync(task=task)
 
-    monkeypatch.setattr(services, "task_refresh", refresh)
+    monkeypatch.setattr(services, "task_sync", sync)
     call_command("poll_clones")
-    assert f"could not handle task={broken.pk}" in caplog.text
+    assert caplog.text.count(f"could not handle task={broken.pk}") == 1
     broken.refresh_from_db()
-    # Its claim holds it back for the lease, then it is due again.
-    assert broken.next_poll_at > timezone.now() + timedelta(seconds=30)
+    # Not back every lease with another traceback: an hour from now.
+    assert broken.next_poll_at > timezone.now() + timedelta(minutes=59)
     assert TaskEvent.objects.filter(kind=TaskEvent.Kind.POLL).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_new_submission_is_sent_by_the_next_worker_pass(simulator):
+    task = services.task_submit(
+        user=None,
+        name="Voice",
+        file_url="https://media.example.com/a.mp3",
+        sound_version="v1",
+        language="English",
+        form_token=uuid.uuid4(),
+    )
+    assert simulator.state.request_log == []
+    call_command("poll_clones")
+    task.refresh_from_db()
+    assert task.status == Status.QUEUED
+    assert [method for method, _path in simulator.state.request_log] == ["POST"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_survives_database_errors_and_goes_on_when_the_database_is_back(
+    simulator, monkeypatch, caplog
+):
+    from clones.management.commands.poll_clones import Command
+
+    (task,) = submit_many(1)
+    make_due([task])
+    real_claim = services.task_claim_next
+    failures = {"left": 2}
+
+    def flaky_claim(**kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("database is locked")
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(services, "task_claim_next", flaky_claim)
+    monkeypatch.setattr("clones.management.commands.poll_clones.MAX_DATABASE_BACKOFF_SECONDS", 0.2)
+    command = Command()
+    command.is_stopping = False
+    command.last_good_pass = 0.0
+    worker = threading.Thread(target=command._work_forever)
+    try:
+        worker.start()
+        deadline = time.monotonic() + 10
+        while TaskEvent.objects.filter(kind=TaskEvent.Kind.POLL).count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        command.is_stopping = True
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert caplog.text.count("database unavailable") == 2
+    assert TaskEvent.objects.filter(task=task, kind=TaskEvent.Kind.POLL).count() == 1
+    assert command.last_good_pass > 0
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_is_not_written_while_the_workers_cannot_reach_the_database():
+    from clones.management.commands.poll_clones import HEARTBEAT_SECONDS, Command
+
+    command = Command()
+    command.name = "test-poller"
+    command.last_beat = 0.0
+    command.last_good_pass = time.monotonic() - 3 * HEARTBEAT_SECONDS
+    command._beat_safely(force=True)
+    assert not PollerHeartbeat.objects.exists()
+    command.last_good_pass = time.monotonic()
+    command._beat_safely(force=True)
+    assert PollerHeartbeat.objects.get().name == "test-poller"
 
 
 def poller_environment(simulator, tmp_path: Path) -> dict[str, str]:
@@ -93,6 +167,10 @@ def poller_environment(simulator, tmp_path: Path) -> dict[str, str]:
         "SOUNDCLONE_BASE_URL": simulator.base_url,
         "SOUNDCLONE_POLL_INTERVAL": "1",
         "SOUNDCLONE_POLL_LEASE_SECONDS": "2",
+        # Every call's deadline is shorter than the lease, or the settings refuse to load.
+        "SOUNDCLONE_CREATE_DEADLINE": "1.5",
+        "SOUNDCLONE_QUERY_DEADLINE": "1.5",
+        "SOUNDCLONE_ARCHIVE_DEADLINE": "1.5",
         "SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS": f"127.0.0.1:{simulator.port}",
         "DATA_DIR": str(tmp_path),
         "LOG_LEVEL": "INFO",
