@@ -208,10 +208,14 @@ def _request(
             raise _failure(method, path, started, "connection dropped", ErrorKind.UNCERTAIN) from exc
         except (requests.exceptions.Timeout, ReadTimeoutError, TimeoutError) as exc:
             raise _failure(method, path, started, "read timeout", ErrorKind.UNCERTAIN) from exc
-        except (Urllib3Error, OSError, requests.exceptions.ChunkedEncodingError) as exc:
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _failure(method, path, started, "connection dropped", ErrorKind.UNCERTAIN) from exc
         except requests.exceptions.RequestException as exc:
+            # requests refused to build or send it (a bad URL or header): nothing left.
             raise _failure(method, path, started, type(exc).__name__, ErrorKind.NOT_SENT) from exc
+        except (Urllib3Error, OSError) as exc:
+            # While reading the body: urllib3's own errors (a broken chunk, a connection reset).
+            raise _failure(method, path, started, "connection dropped", ErrorKind.UNCERTAIN) from exc
 
     duration_ms = int((time.monotonic() - started) * 1000)
     status_code = response.status_code
