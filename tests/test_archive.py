@@ -28,7 +28,7 @@ def completed_task(simulator, **overrides) -> CloneTask:
     deadline = time.monotonic() + 5
     while task.status != CloneTask.Status.COMPLETED and time.monotonic() < deadline:
         time.sleep(0.2)
-        services.task_refresh(task=task)
+        services.task_sync(task=task)
         task.refresh_from_db()
     assert task.status == CloneTask.Status.COMPLETED
     return task
@@ -155,3 +155,23 @@ def test_a_download_larger_than_the_cap_is_refused(settings, simulator):
     settings.SOUNDCLONE_ARCHIVE_MAX_BYTES = 1000
     with pytest.raises(UpstreamError, match="larger than we accept"):
         client.download_preview(task.audio_url)
+
+
+def test_a_preview_copy_that_vanished_plays_from_the_services_link_and_is_copied_again(
+    simulator, staff_client, media_root
+):
+    task = completed_task(simulator)
+    (media_root / task.audio_file.name).unlink()
+    assert f'src="/tasks/{task.pk}/audio/"' in staff_client.get("/tasks/").content.decode()
+
+    response = staff_client.get(f"/tasks/{task.pk}/audio/")
+    assert response.status_code == 302
+    assert response["Location"] == task.audio_url
+    task.refresh_from_db()
+    assert task.audio_file.name == ""
+    assert task.player_url == task.audio_url
+
+    call_command("poll_clones")
+    task.refresh_from_db()
+    assert task.audio_file.name == f"previews/task-{task.pk}.wav"
+    assert staff_client.get(f"/tasks/{task.pk}/audio/").status_code == 200
