@@ -361,10 +361,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed sign-ins are counted per account and, separately, per address: either reaching the limit locks
-# sign-in for that account (from anywhere) or that address (for any account) until the cool-off ends or an
-# administrator deletes the lock in the admin ("Access attempts").
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failed sign-ins are counted per account and address together: reaching the limit pauses sign-in for that
+# account from that address until the cool-off ends or an administrator deletes the lock in the admin
+# ("Access attempts"). Counted apart, five wrong passwords for a made-up name locked out every colleague
+# behind the same office address, and a stranger could lock anyone's account from anywhere. The sign-in
+# page warns before the last tries (soundclone_site/sign_in.py).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_RESET_ON_SUCCESS = True

@@ -4,11 +4,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from clones import views as clone_views
+from soundclone_site.sign_in import SignInForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="clones:task-list", permanent=False)),
     path("tasks/", include("clones.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", clone_views.healthz, name="healthz"),

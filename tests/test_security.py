@@ -375,24 +375,83 @@ def test_sign_in_locks_after_the_configured_number_of_failures(anonymous_client,
     assert "_auth_user_id" not in anonymous_client.session
 
 
-def test_the_lock_also_holds_for_another_account_from_the_same_address(
-    anonymous_client, staff_user, settings
+def test_a_made_up_name_locked_from_the_office_does_not_lock_a_colleague_at_the_same_address(
+    staff_user, settings
 ):
+    from tests.conftest import PASSWORD
+
+    settings.AXES_FAILURE_LIMIT = 5
+    office = "203.0.113.10"
+    for _attempt in range(5):
+        response = Client(REMOTE_ADDR=office).post(
+            "/accounts/login/", {"username": "nobody", "password": "guess"}
+        )
+    assert response.status_code == 429  # the made-up name is paused from here
+    colleague = Client(REMOTE_ADDR=office)
+    response = colleague.post("/accounts/login/", {"username": "mei", "password": PASSWORD})
+    assert response.status_code == 302
+    assert "_auth_user_id" in colleague.session
+
+
+def test_wrong_passwords_from_a_stranger_do_not_lock_the_account_for_its_owner(staff_user, settings):
+    from tests.conftest import PASSWORD
+
     settings.AXES_FAILURE_LIMIT = 2
-    anonymous_client.post("/accounts/login/", {"username": "nobody-1", "password": "guess"})
-    anonymous_client.post("/accounts/login/", {"username": "nobody-2", "password": "guess"})
+    for _attempt in range(2):
+        Client(REMOTE_ADDR="198.51.100.66").post("/accounts/login/", {"username": "mei", "password": "guess"})
+    assert (
+        Client(REMOTE_ADDR="198.51.100.66")
+        .post("/accounts/login/", {"username": "mei", "password": PASSWORD})
+        .status_code
+        == 429
+    )
+    owner = Client(REMOTE_ADDR="203.0.113.10")
+    assert owner.post("/accounts/login/", {"username": "mei", "password": PASSWORD}).status_code == 302
+
+
+def _sign_in_page_after(failures: int, **headers: str) -> str:
+    client = Client(REMOTE_ADDR="203.0.113.10", **headers)
+    response = None
+    for _attempt in range(failures):
+        response = client.post("/accounts/login/", {"username": "mei", "password": "guess"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("failures", "warning"),
+    [
+        (1, None),
+        (2, None),
+        (3, "2 tries left before sign-in is paused for 15 minutes."),
+        (4, "1 try left before sign-in is paused for 15 minutes."),
+    ],
+)
+def test_the_sign_in_page_warns_before_the_last_tries(staff_user, settings, failures, warning):
+    settings.AXES_FAILURE_LIMIT = 5
+    content = _sign_in_page_after(failures)
+    assert "Please enter a correct username and password." in content
+    if warning:
+        assert warning in content
+    else:
+        assert "before sign-in is paused" not in content
+
+
+def test_the_warning_in_chinese(staff_user, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    content = _sign_in_page_after(3, HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    assert "还剩 2 次尝试机会，之后登录将暂停 15 分钟。" in content
+
+
+def test_the_lock_page_links_back_to_sign_in(anonymous_client, staff_user, settings):
+    settings.AXES_FAILURE_LIMIT = 1
     response = anonymous_client.post("/accounts/login/", {"username": "mei", "password": "guess"})
     assert response.status_code == 429
-
-
-def test_the_lock_follows_the_account_to_another_address(staff_user, settings):
-    settings.AXES_FAILURE_LIMIT = 2
-    for address in ("203.0.113.1", "203.0.113.2"):
-        Client(REMOTE_ADDR=address).post("/accounts/login/", {"username": "mei", "password": "guess"})
-    response = Client(REMOTE_ADDR="203.0.113.3").post(
-        "/accounts/login/", {"username": "mei", "password": "guess"}
+    assert '<a href="/accounts/login/">Back to sign-in</a>' in response.content.decode()
+    response = anonymous_client.post(
+        "/accounts/login/", {"username": "mei", "password": "guess"}, HTTP_ACCEPT_LANGUAGE="zh-Hans"
     )
-    assert response.status_code == 429
+    assert '<a href="/accounts/login/">返回登录</a>' in response.content.decode()
 
 
 def test_an_administrator_unlocks_by_deleting_the_attempts(anonymous_client, staff_user, settings):

@@ -1,0 +1,39 @@
+"""The sign-in form: Django's, plus a warning before the last tries that sign-in is about to pause."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_credentials, get_failure_limit
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+# The warning shows from this many tries left: early enough to stop and ask, late enough not to nag.
+WARN_WITH_TRIES_LEFT = 2
+
+
+class SignInForm(AuthenticationForm):
+    """After a wrong password, says how many tries are left when few are (django-axes counts them)."""
+
+    tries_left: int | None = None
+    pause: timedelta | None = None
+
+    def clean(self) -> dict:
+        try:
+            return super().clean()
+        except ValidationError:
+            self._count_tries_left()
+            raise
+
+    def _count_tries_left(self) -> None:
+        # Read after the failure: authenticate() has just had django-axes record it for this account and
+        # address (AXES_LOCKOUT_PARAMETERS), so this is the count the next lock is decided on.
+        if self.request is None:
+            return
+        credentials = get_credentials(self.cleaned_data.get("username"))
+        failures = AxesProxyHandler.get_failures(self.request, credentials)
+        tries_left = get_failure_limit(self.request, credentials) - failures
+        if 0 < tries_left <= WARN_WITH_TRIES_LEFT:
+            self.tries_left = tries_left
+            self.pause = get_cool_off(self.request)
