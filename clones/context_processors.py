@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from clones import forms, models
 from clones.models import TaskEvent
 
 CREDENTIAL_FAILURES = (401, 403)
@@ -14,6 +15,9 @@ def studio(request: HttpRequest) -> dict:
     return {
         "is_demo_mode": settings.DEMO_MODE,
         "browser_refresh_ms": int(settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS * 1000),
+        # Limits a page states in words come from the constants that enforce them, never a copy in the text.
+        "content_text_limit": forms.MAX_CONTENT_TEXT,
+        "model_id_lifetime": models.MODEL_ID_LIFETIME,
         # Lazy: the query runs only where base.html renders the banner, and only for administrators.
         "is_key_refused": SimpleLazyObject(_latest_answer_refused_our_key) if is_administrator else False,
     }

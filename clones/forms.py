@@ -11,6 +11,7 @@ from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.encoding import iri_to_uri
 from django.utils.functional import cached_property
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clones import languages
@@ -79,8 +80,10 @@ class CloneForm(forms.Form):
         label=_("Preview text"),
         required=False,
         strip=True,
-        help_text=_("Optional. What the preview should say, at most 269 characters."),
-        widget=forms.Textarea(attrs={"rows": 3, "data-max-length": MAX_CONTENT_TEXT}),
+        help_text=format_lazy(
+            _("Optional. What the preview should say, at most {limit} characters."), limit=MAX_CONTENT_TEXT
+        ),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     sound_version = forms.ChoiceField(
         label=_("Model version"),

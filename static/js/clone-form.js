@@ -50,6 +50,7 @@
     var text = form.querySelector("textarea[name=content_text]");
     var counter = document.getElementById("content-text-counter");
     if (text && counter) {
+      // The one place the page states the limit: rendered from clones/forms.py MAX_CONTENT_TEXT.
       var limit = parseInt(counter.dataset.limit, 10);
       var update = function () {
         // Code points after trimming, as the service counts them (not UTF-16 units).
