@@ -5,12 +5,12 @@ import uuid
 
 import pytest
 import requests
-import responses
 from django.core.management import call_command
 
 from clones import client, services
 from clones.client import ErrorKind, UpstreamError
 from clones.models import CloneTask, TaskEvent
+from tests.local_http import LocalServer, answer, redirect_to
 
 pytestmark = pytest.mark.django_db
 
@@ -134,20 +134,19 @@ def test_a_failed_copy_is_retried_by_the_poller_until_it_works(settings, simulat
     assert task.audio_copy_attempts == 2
 
 
+# The copy goes through the URL guard's pinned connections, which a requests mock never sees: real servers.
 def test_a_download_that_is_not_audio_is_refused(settings):
-    settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = ["cdn.example.com:443"]
-    with responses.RequestsMock() as mock:
-        mock.get("https://cdn.example.com/a.wav", body="<html>login</html>", content_type="text/html")
+    with LocalServer(answer(200, b"<html>login</html>", content_type="text/html")) as server:
+        settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = [f"127.0.0.1:{server.port}"]
         with pytest.raises(UpstreamError, match="did not return audio"):
-            client.download_preview("https://cdn.example.com/a.wav")
+            client.download_preview(f"{server.url}/a.wav")
 
 
 def test_a_redirect_to_a_private_address_is_refused(settings):
-    settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = ["cdn.example.com:443"]
-    with responses.RequestsMock() as mock:
-        mock.get("https://cdn.example.com/a.wav", status=302, headers={"Location": "http://10.1.2.3/a.wav"})
+    with LocalServer(redirect_to("http://10.1.2.3/a.wav")) as server:
+        settings.SOUNDCLONE_ARCHIVE_ALLOWED_HOSTS = [f"127.0.0.1:{server.port}"]
         with pytest.raises(UpstreamError, match="private address"):
-            client.download_preview("https://cdn.example.com/a.wav")
+            client.download_preview(f"{server.url}/a.wav")
 
 
 def test_a_download_larger_than_the_cap_is_refused(settings, simulator):
