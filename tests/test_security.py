@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -314,6 +315,73 @@ def test_the_api_key_is_redacted_from_the_log_even_when_code_logs_it(settings):
         console.setStream(previous)
     assert "calling with Authorization: Bearer [redacted]" in stream.getvalue()
     assert FAKE_KEY not in stream.getvalue()
+
+
+SERVICE = "https://soundclone.test/kyyReactApiServer"
+
+
+def _echoing_service(mocked: responses.RequestsMock, scenario: str) -> None:
+    """A service that repeats our key in what it says: a refusal, a failed task, a failing status query."""
+    create = f"{SERVICE}/v1/soundCloning/clones"
+    result = re.compile(re.escape(f"{SERVICE}/v1/result/") + ".*")
+    queued = {"id": "audio_k1", "object": "audio", "status": "queued", "error": None}
+    if scenario == "refused on submit":
+        mocked.post(create, status=422, json={"message": f"fileUrl refused for Bearer {FAKE_KEY}"})
+    else:
+        mocked.post(create, json=queued)
+    if scenario == "failed in a status answer":
+        failed = {
+            **queued,
+            "status": "failed",
+            "error": f"No credit left on key {FAKE_KEY}",
+            "echo": FAKE_KEY,
+        }
+        mocked.get(result, json=failed)
+    else:
+        mocked.get(result, status=500, json={"message": f"auth backend down for {FAKE_KEY}"})
+
+
+@pytest.mark.parametrize("scenario", ["refused on submit", "failed in a status answer", "status query fails"])
+def test_a_key_the_service_echoes_is_never_stored_shown_or_logged(
+    staff_client, settings, form_data, caplog, raw_log_messages, scenario
+):
+    settings.SOUNDCLONE_BASE_URL = SERVICE
+    settings.SOUNDCLONE_API_KEY = FAKE_KEY
+    settings.SOUNDCLONE_POLL_INTERVAL = 0.01
+    caplog.set_level(logging.DEBUG)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        _echoing_service(mocked, scenario)
+        pages = [staff_client.post("/tasks/new/", form_data(), follow=True)]
+        for _pass in range(4):  # sent, then queried: whatever the flow, the service has answered by now
+            call_command("poll_clones")
+            time.sleep(0.02)
+        # The answer that echoes the key: to the submission when it is refused, else to a status query.
+        echoing_method = "POST" if scenario == "refused on submit" else "GET"
+        echoed = [call for call in mocked.calls if call.request.method == echoing_method]
+    assert echoed, "the service was never asked: the test would prove nothing"
+    task = CloneTask.objects.get()
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 20)
+    admin_client = Client()
+    admin_client.force_login(admin)
+    pages += [
+        staff_client.get("/tasks/"),
+        staff_client.get(f"/tasks/{task.pk}/"),
+        staff_client.get(f"/tasks/refresh/?id={task.pk}"),
+        staff_client.get(f"/tasks/new/?from={task.pk}"),
+        staff_client.get(f"/tasks/compare/?ids={task.pk}"),
+        staff_client.get("/tasks/export/"),
+        admin_client.get(f"/admin/clones/clonetask/{task.pk}/change/"),
+    ]
+    for page in pages:
+        assert page.status_code == 200, page.request["PATH_INFO"]
+        content = b"".join(page.streaming_content) if page.streaming else page.content
+        assert FAKE_KEY.encode() not in content, page.request["PATH_INFO"]
+    stored = json.dumps(
+        [CloneTask.objects.values().get(pk=task.pk), list(TaskEvent.objects.values())], default=str
+    )
+    assert FAKE_KEY not in stored
+    assert FAKE_KEY not in caplog.text
+    assert not [message for message in raw_log_messages if FAKE_KEY in message]
 
 
 # --- Nothing from the service is trusted ----------------------------------------------------------------
