@@ -15,6 +15,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from clones.forms import MAX_NOTES_LENGTH
+from clones.models import CloneTask
 from clones.views import MAX_DATABASE_ID, database_id
 from tests.factories import completed_task, make_task
 
@@ -142,8 +143,8 @@ def test_a_nul_in_the_duplicate_check_answers_without_a_warning(crafting_client,
 # --- Notes have a limit ---------------------------------------------------------------------------------
 
 
-def test_the_notes_fields_say_their_limit_to_the_browser(staff_client):
-    task = make_task()
+def test_the_notes_fields_say_their_limit_to_the_browser(staff_client, staff_user):
+    task = make_task(submitted_by=staff_user)
     for url in ("/tasks/new/", f"/tasks/{task.pk}/"):
         content = staff_client.get(url).content.decode()
         assert f'maxlength="{MAX_NOTES_LENGTH}"' in content.split('name="notes"')[1].split(">")[0], url
@@ -159,8 +160,8 @@ def test_notes_over_the_limit_are_refused_on_the_form_with_a_plain_message(staff
     assert notes in response.content.decode()
 
 
-def test_notes_over_the_limit_are_refused_on_the_task_page_and_the_notes_kept(staff_client):
-    task = make_task(notes="before")
+def test_notes_over_the_limit_are_refused_on_the_task_page_and_the_notes_kept(staff_client, staff_user):
+    task = make_task(notes="before", submitted_by=staff_user)
     notes = "n" * (MAX_NOTES_LENGTH + 1)
     response = staff_client.post(f"/tasks/{task.pk}/edit/", {"name": task.name, "notes": notes})
     assert response.status_code == 400
@@ -169,8 +170,10 @@ def test_notes_over_the_limit_are_refused_on_the_task_page_and_the_notes_kept(st
     assert task.notes == "before"
 
 
-def test_notes_at_the_limit_with_line_breaks_are_accepted_as_the_browser_counted_them(staff_client):
-    task = make_task()
+def test_notes_at_the_limit_with_line_breaks_are_accepted_as_the_browser_counted_them(
+    staff_client, staff_user
+):
+    task = make_task(submitted_by=staff_user)
     # The browser counts each line break once and sends it as "\r\n".
     notes = "\r\n".join(["n" * 9] * (MAX_NOTES_LENGTH // 10))
     assert len(notes.replace("\r\n", "\n")) == MAX_NOTES_LENGTH - 1
@@ -193,18 +196,15 @@ def test_every_cell_of_the_export_that_can_come_from_outside_is_shown_not_run(st
     submitter = get_user_model().objects.create_user(username=formula[:150], password="x" * 20)
     # Every column a person or the service can put text into; the form and the service are not the only
     # way in (the admin, an import, a future field), so none is trusted to be "only a version".
-    make_task(
-        name=formula,
-        model_id=formula,
-        sound_version=formula,
-        language=formula,
-        status=formula,  # an unknown status is written as it is stored
-        submitted_by=submitter,
-        file_url=formula,
-    )
+    columns = ["name", "model_id", "sound_version", "language", "status", "submitted_by", "file_url"]
+    # As much of the formula as each column holds (the version holds two characters: "=H" is still one).
+    written = {
+        column: formula[: CloneTask._meta.get_field(column).max_length or len(formula)] for column in columns
+    }
+    written["submitted_by"] = submitter.get_username()
+    make_task(**{**written, "submitted_by": submitter})  # an unknown status is written as it is stored
     body = b"".join(staff_client.get("/tasks/export/").streaming_content)
     header, row = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     ours = ("Submitted at", "modelId expires at")  # timestamps we write ourselves
     written_from_outside = [cell for name, cell in zip(header, row, strict=True) if name not in ours]
-    assert len(written_from_outside) == 7, header
-    assert written_from_outside == ["'" + formula] * 7
+    assert written_from_outside == ["'" + written[column] for column in columns]
