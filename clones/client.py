@@ -283,8 +283,15 @@ def _too_large(status_code: int) -> UpstreamError:
     return _bad_response("The voice service sent an answer larger than we accept.", status_code, "over 1 MB")
 
 
-def _bad_response(message: str, status_code: int, service_said: str) -> UpstreamError:
-    return UpstreamError(ErrorKind.BAD_RESPONSE, message, status_code=status_code, service_said=service_said)
+def _bad_response(message: str, status_code: int, what: str) -> UpstreamError:
+    return UpstreamError(
+        ErrorKind.BAD_RESPONSE, message, status_code=status_code, service_said=_said(status_code, what)
+    )
+
+
+def _said(status_code: int, excerpt: str) -> str:
+    """What the service answered, for staff: "HTTP 401: Invalid API key", "HTTP 200: not JSON", "HTTP 503"."""
+    return f"HTTP {status_code}: {excerpt}" if excerpt else f"HTTP {status_code}"
 
 
 _NOT_JSON = object()
@@ -338,7 +345,8 @@ def _unwrap(payload: Any, status_code: int) -> dict[str, Any]:
             if kind == ErrorKind.CREDENTIALS:
                 logger.error("upstream refused our API key: wrapped code=%s", code)
                 message = CREDENTIALS_MESSAGE
-            raise UpstreamError(kind, message, status_code=status_code, service_said=said or f"code {code}")
+            service_said = f"code {code}: {said}" if said else f"code {code}"
+            raise UpstreamError(kind, message, status_code=status_code, service_said=service_said)
         data = payload["data"]
         if not isinstance(data, dict):
             raise _bad_response("The voice service sent an empty answer.", status_code, "no data")
@@ -376,7 +384,7 @@ BUSY_MESSAGE = "The voice service is busy; we will try again."
 
 def _error_for_status(code: int, reason: str | None, payload: Any) -> UpstreamError:
     said = _message_from(payload)
-    service_said = said or f"HTTP {code}"
+    service_said = _said(code, said)
     message = said or f"{code} {reason or ''}".strip()
     if code in (401, 403):
         logger.error("upstream refused our API key: status=%s", code)

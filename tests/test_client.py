@@ -416,7 +416,7 @@ def test_an_answer_without_a_usable_task_id_is_a_bad_response(upstream, task_id)
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BAD_RESPONSE
     assert error.value.message == "The voice service's answer had no task id."
-    assert error.value.service_said == "no task id"
+    assert error.value.service_said == "HTTP 200: no task id"
 
 
 @pytest.mark.parametrize("model_id", ["", "   ", None, 5, "voice\x00abc"])
@@ -485,7 +485,7 @@ def test_each_status_family_maps_to_one_kind_with_the_status_code(upstream, stat
         client.get_task("audio_1")
     assert error.value.kind == kind
     assert error.value.status_code == status
-    assert error.value.service_said == "said so"
+    assert error.value.service_said == f"HTTP {status}: said so"
     assert str(error.value) == f"{kind}: {error.value.message} (HTTP {status})"
 
 
@@ -507,7 +507,7 @@ def test_a_redirect_from_the_service_is_not_followed_and_is_a_bad_response(upstr
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BAD_RESPONSE
-    assert error.value.service_said == "not JSON"
+    assert error.value.service_said == "HTTP 302: not JSON"
     assert len(upstream.calls) == 1
 
 
@@ -534,7 +534,7 @@ def test_what_the_service_said_is_capped_at_200_characters(upstream):
     upstream.get(RESULT_URL, status=500, json={"message": "s" * 300})
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
-    assert error.value.service_said == "s" * 200
+    assert error.value.service_said == "HTTP 500: " + "s" * 190
 
 
 @pytest.mark.parametrize(("status", "said"), [(503, "HTTP 503"), (401, "HTTP 401"), (404, "HTTP 404")])
@@ -552,7 +552,7 @@ def test_a_wrapped_401_or_403_code_is_a_refused_key(upstream, code, caplog):
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.CREDENTIALS
     assert error.value.message == "The voice service rejected our credentials: tell your administrator."
-    assert error.value.service_said == "token invalid [redacted]"
+    assert error.value.service_said == f"code {code}: token invalid [redacted]"
     assert error.value.status_code == 200
     assert "refused our API key" in caplog.text
 
@@ -609,7 +609,7 @@ def test_a_body_that_is_not_json_says_so(upstream):
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
     assert error.value.message == "The voice service sent an answer we could not read."
-    assert error.value.service_said == "not JSON"
+    assert error.value.service_said == "HTTP 200: not JSON"
     assert error.value.status_code == 200
 
 
@@ -633,7 +633,7 @@ def test_a_deeply_nested_answer_is_a_bad_response_not_a_crash(upstream, body):
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BAD_RESPONSE
-    assert error.value.service_said == "deep JSON"
+    assert error.value.service_said == "HTTP 200: deep JSON"
 
 
 def test_nesting_up_to_the_limit_is_read(upstream):
@@ -696,7 +696,7 @@ def test_our_key_echoed_in_an_error_is_redacted_from_the_message_and_what_the_se
     with pytest.raises(UpstreamError) as error:
         client.get_task("audio_1")
     assert "sk-test-secret" not in error.value.message + error.value.service_said + str(error.value)
-    assert error.value.service_said == "key [redacted] is wrong"
+    assert error.value.service_said == f"HTTP {status}: key [redacted] is wrong"
 
 
 def test_a_stored_copy_over_16_kb_is_truncated_text(upstream):
@@ -731,7 +731,7 @@ def test_an_announced_answer_over_1_mb_is_refused_unread(upstream):
         client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BAD_RESPONSE
     assert error.value.message == "The voice service sent an answer larger than we accept."
-    assert error.value.service_said == "over 1 MB"
+    assert error.value.service_said == "HTTP 200: over 1 MB"
 
 
 def test_an_answer_of_1_mb_exactly_is_read(upstream):
@@ -746,7 +746,7 @@ def test_an_endless_answer_is_cut_off_after_1_mb(settings):
         with pytest.raises(UpstreamError) as error:
             client.get_task("audio_1")
     assert error.value.kind == ErrorKind.BAD_RESPONSE
-    assert error.value.service_said == "over 1 MB"
+    assert error.value.service_said == "HTTP 200: over 1 MB"
 
 
 # --- Deadlines: the whole call, not each read --------------------------------------------------------------
