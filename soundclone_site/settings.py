@@ -94,8 +94,8 @@ SOUNDCLONE_ARCHIVE_MAX_BYTES = env.int("SOUNDCLONE_ARCHIVE_MAX_BYTES", default=2
 SOUNDCLONE_ARCHIVE_TIMEOUT = env.float("SOUNDCLONE_ARCHIVE_TIMEOUT", default=30.0)
 # While a poller works on a task it holds it this long; if the poller dies, the task is picked up after it.
 SOUNDCLONE_POLL_LEASE_SECONDS = env.float("SOUNDCLONE_POLL_LEASE_SECONDS", default=60.0)
-# How many tasks one worker process (poll_clones --loop) works on at once: a call that hangs until its deadline
-# then holds up only its own task (see the README's reliability section for the measured delay).
+# How many tasks one worker process (poll_clones --loop) works on at once: a call that hangs until its
+# deadline then holds up only its own task (see the README's reliability section for the measured delay).
 SOUNDCLONE_WORKERS = env.int("SOUNDCLONE_WORKERS", default=4)
 # The timeouts above bound each wait for the network; these bound a whole call (connect, headers and body):
 # a server that drips one byte a second would otherwise hold a call for minutes. Each is shorter than the
