@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.core.management import call_command
+
 from clones import services
 from clones.models import CloneTask
 from tests import factories
@@ -84,7 +86,10 @@ def test_clone_with_both_versions_makes_a_v1_and_a_v2_task_and_shows_them_side_b
     assert first.consent_confirmed_at and second.consent_confirmed_at
     assert first.pair_token == second.pair_token == uuid.UUID(data["form_token"])
     assert response["Location"] == f"/tasks/compare/?ids={first.pk}%2C{second.pk}"
-    assert len(simulator.state.request_log) == 2
+    assert simulator.state.request_log == []  # stored: the worker sends both
+    call_command("poll_clones")
+    sent = sorted(task.payload["soundVersion"] for task in simulator.state.tasks.values())
+    assert sent == ["v1", "v2"]
 
     content = staff_client.get(response["Location"]).content.decode()
     assert "Compare voices</h1>" in content
@@ -98,6 +103,7 @@ def test_a_resent_both_versions_form_still_makes_one_pair(staff_client, simulato
     response = staff_client.post("/tasks/new/", data, follow=True)
     assert CloneTask.objects.count() == 2
     assert "already submitted; here are the tasks it created" in response.content.decode()
+    call_command("poll_clones")
     assert len(simulator.state.request_log) == 2
 
 
@@ -135,13 +141,20 @@ def test_both_versions_refuses_auto_detect(staff_client, simulator, form_data):
     assert CloneTask.objects.count() == 0
 
 
-def test_when_the_service_refuses_the_clip_for_both_nothing_is_stored(staff_client, simulator, form_data):
-    response = staff_client.post(
+def test_when_the_service_refuses_the_clip_both_rows_say_why_and_offer_a_fix(
+    staff_client, simulator, form_data
+):
+    staff_client.post(
         "/tasks/new/", form_data(file_url="https://e.com/a.mp3?sim=create-422", both_versions="1")
     )
-    assert response.status_code == 400
-    assert "The voice service refused this clip" in response.content.decode()
-    assert CloneTask.objects.count() == 0
+    call_command("poll_clones")
+    first, second = CloneTask.objects.order_by("pk")
+    assert first.status == second.status == CloneTask.Status.REFUSED
+    content = staff_client.get(f"/tasks/compare/?ids={first.pk},{second.pk}").content.decode()
+    for task in (first, second):
+        row = re.search(rf'<li [^>]*id="task-{task.pk}".*?</li>', content, re.S).group(0)
+        assert "The voice service refused this clip: fileUrl could not be downloaded" in row
+        assert f'href="/tasks/{task.pk}/fix/"' in row
 
 
 def test_the_form_has_a_second_button_for_both_versions_explained_beside_it(staff_client):

@@ -7,6 +7,7 @@ from threading import Barrier
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.test import Client
 
 from clones.models import CloneTask
@@ -44,5 +45,6 @@ def test_the_same_form_posted_ten_times_at_once_creates_one_task_and_one_upstrea
 
     assert statuses == [302] * 10  # every post lands on the list: none sees an error page
     assert CloneTask.objects.count() == 1
+    call_command("poll_clones")  # the worker sends what the form stored
     creates = [path for method, path in simulator.state.request_log if method == "POST"]
     assert len(creates) == 1
