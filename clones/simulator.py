@@ -38,6 +38,8 @@ create-429            create         429 ``{"msg": "Too many requests"}``
 create-500            create         500 ``{"error": {"message": "Internal error"}}``
 create-503            create         503 with an HTML body (a proxy's error page)
 create-slow           create         answers normally after ``slow_seconds``; the task IS created
+create-hang           create         answers normally only after ``hang_seconds`` (300 s), as a hung
+                                     service would; the task IS created
 create-notjson        create         200 ``<html>oops</html>`` as text/html; the task IS created
 create-wrapped-error  create         200 ``{"code": 40001, "msg": "Insufficient balance", "data": null}``;
                                      no task is created
@@ -156,6 +158,7 @@ CREATE_MARKERS = frozenset(
         "create-500",
         "create-503",
         "create-slow",
+        "create-hang",
         "create-notjson",
         "create-wrapped-error",
     }
@@ -193,6 +196,7 @@ class SimulatorConfig:
     queued_seconds: float = 2.0  # time a task stays queued
     processing_seconds: float = 6.0  # time it then stays processing
     slow_seconds: float = 3.0  # how long the "slow" markers sleep before answering
+    hang_seconds: float = 300.0  # how long "create-hang" sleeps: longer than any deadline of ours
     clock: Callable[[], float] = time.time  # injectable clock (Unix seconds)
     sleep: Callable[[float], None] = time.sleep
     audio_seconds: float = 3.0  # length of the generated preview audio
@@ -337,6 +341,8 @@ def handle_create(
         )
         state.tasks[task.id] = task
         delay = state.config.slow_seconds if "create-slow" in markers else 0.0
+        if "create-hang" in markers:
+            delay = state.config.hang_seconds
         if "create-notjson" in markers:
             return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
         return _task_response(state, task, base_url=base_url, delay_seconds=delay)

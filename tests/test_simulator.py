@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -402,6 +403,14 @@ def test_create_slow_answers_late_but_creates_the_task(state: SimulatorState) ->
     assert list(state.tasks) == [body_of(response)["id"]]
 
 
+def test_create_hang_answers_only_after_five_minutes_like_a_hung_service(state: SimulatorState) -> None:
+    response = create(state, fileUrl=f"{CLIP}?sim=create-hang")
+
+    assert response.status == 200
+    assert response.delay_seconds == 300
+    assert list(state.tasks) == [body_of(response)["id"]]
+
+
 def test_create_notjson_answers_html_but_creates_the_task(state: SimulatorState) -> None:
     response = create(state, fileUrl=f"{CLIP}?sim=create-notjson")
 
@@ -732,6 +741,26 @@ def test_forgotten_audio_and_a_forgotten_task_answer_404_over_http(
 
     assert requests.get(audio_url, timeout=5).status_code == 404
     assert live_query(live, task_id).status_code == 404
+
+
+def test_a_hung_create_leaves_the_client_without_an_answer_over_http(clock: FakeClock) -> None:
+    released = threading.Event()
+    config = SimulatorConfig(api_key="live-key", clock=clock, sleep=released.wait)
+    with serve_in_thread(SimulatorState(config), port=0) as hung:
+        try:
+            with pytest.raises(requests.ReadTimeout):
+                requests.post(
+                    f"{hung.base_url}/v1/soundCloning/clones",
+                    json={"fileUrl": f"{CLIP}?sim=create-hang", "soundVersion": "v2", "language": "auto"},
+                    headers=LIVE_HEADERS,
+                    timeout=(2, 0.5),
+                )
+            other = live_create(hung)
+        finally:
+            released.set()
+
+    assert other.status_code == 200
+    assert len(hung.state.tasks) == 2
 
 
 def test_a_wrong_key_is_refused_over_http(live: RunningSimulator) -> None:
