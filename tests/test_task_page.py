@@ -150,19 +150,23 @@ def test_a_failed_task_has_no_lifetime(staff_client):
 # --- Editing the name and notes --------------------------------------------------------------------------
 
 
-def test_anyone_on_the_team_can_rename_a_voice_and_change_its_notes(other_staff_client, staff_user):
+def test_the_submitter_renames_a_voice_and_the_page_records_who_changed_what(staff_client, staff_user):
     task = completed_task(submitted_by=staff_user, notes="old")
-    response = other_staff_client.post(
+    response = staff_client.post(
         f"/tasks/{task.pk}/edit/", {"name": "Narrator, final pick", "notes": "Use this one for chapter 2"}
     )
     assert response.status_code == 302 and response["Location"] == f"/tasks/{task.pk}/"
     task.refresh_from_db()
     assert (task.name, task.notes) == ("Narrator, final pick", "Use this one for chapter 2")
-    assert "Saved the name and notes." in other_staff_client.get(response["Location"]).content.decode()
+    content = staff_client.get(response["Location"]).content.decode()
+    assert "Saved the name and notes." in content
+    history = content[content.index('id="history-heading"') :]
+    assert "mei · Renamed" in history and "was “Narrator, Li Wei, calm”" in history
+    assert "mei · Changed the notes" in history and "was “old”" in history
 
 
-def test_editing_changes_only_the_name_and_notes(staff_client):
-    task = completed_task()
+def test_editing_changes_only_the_name_and_notes(staff_client, staff_user):
+    task = completed_task(submitted_by=staff_user)
     staff_client.post(
         f"/tasks/{task.pk}/edit/",
         {
@@ -178,8 +182,8 @@ def test_editing_changes_only_the_name_and_notes(staff_client):
     assert task.model_id == "voice_abc"
 
 
-def test_a_voice_cannot_lose_its_name(staff_client):
-    task = completed_task()
+def test_a_voice_cannot_lose_its_name(staff_client, staff_user):
+    task = completed_task(submitted_by=staff_user)
     response = staff_client.post(f"/tasks/{task.pk}/edit/", {"name": "  ", "notes": "kept"})
     assert response.status_code == 400
     content = response.content.decode()
