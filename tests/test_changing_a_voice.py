@@ -238,3 +238,16 @@ def test_a_voice_whose_checks_keep_failing_says_since_when_what_the_service_answ
         assert "The service answers: “Internal error”." in row
         assert "We keep trying until" in row
         assert "None" not in row
+
+
+def test_any_other_page_whose_write_fails_answers_a_plain_503(staff_client, staff_user, monkeypatch):
+    task = factories.make_task(submitted_by=staff_user)
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "task_archive", locked)
+    response = staff_client.post(f"/tasks/{task.pk}/archive/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert "The studio could not reach its database just now" in response.content.decode()
