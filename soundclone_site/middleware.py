@@ -47,7 +47,7 @@ class CompressPagesMiddleware(GZipMiddleware):
 
 
 class DatabaseUnavailableMiddleware:
-    """A database that is locked or restarting answers a plain 503 page ("try again in a moment"), never a 500.
+    """A database that is locked or restarting answers a plain 503 page ("try again soon"), never a 500.
 
     The page is rendered without the context processors, which would ask the same database again. The clone
     form catches this itself, so that it comes back with everything typed (views._not_saved).
