@@ -45,10 +45,10 @@ def test_a_staff_member_clones_a_voice_watches_it_finish_plays_it_and_copies_the
     page.get_by_label("I have the speaker's permission to clone this voice").check()
     page.get_by_role("button", name="Clone voice").click()
 
-    # Back on the list, the new task is at the top, queued.
+    # Back on the list at once, the new task is at the top: stored, and being sent by the worker.
     row = page.locator("ol.task-list > li").first
     expect(row).to_contain_text("Narrator, Li Wei, calm")
-    expect(row.locator(".badge").first).to_have_text("Queued")
+    expect(row.locator(".badge").first).to_have_text("Sending…")
     url_before = page.url
 
     # The page follows the task to Completed by itself, without a reload.
@@ -59,7 +59,7 @@ def test_a_staff_member_clones_a_voice_watches_it_finish_plays_it_and_copies_the
         return "completed" in seen
 
     run_poller_until(page, completed)
-    assert {"processing", "completed"} <= seen
+    assert {"submitting", "completed"} <= seen
     expect(row.locator(".badge").first).to_have_text("Completed")
     assert page.url == url_before
 
