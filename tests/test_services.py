@@ -557,3 +557,26 @@ def test_a_change_that_changes_nothing_records_nothing(staff_user):
     services.task_archive(task=task, user=staff_user)
     assert not services.task_archive(task=task, user=staff_user)
     assert TaskChange.objects.filter(task=task).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_answer_to_a_submission_leaves_the_task_uncertain_not_sending(simulator, settings):
+    task = submit()
+    nested = "[" * 100_000 + "]" * 100_000
+    with responses.RequestsMock() as mocked:
+        mocked.post(f"{settings.SOUNDCLONE_BASE_URL}/v1/soundCloning/clones", body=nested)
+        task = work(task)
+    assert task.status == Status.UNCERTAIN
+    assert task.send_started_at is None
+
+
+@pytest.mark.django_db
+def test_a_huge_status_answer_is_not_stored_whole(simulator, settings):
+    task = submit_and_send()
+    huge = {"id": task.upstream_id, "status": "processing", "padding": "x" * 200_000}
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{settings.SOUNDCLONE_BASE_URL}/v1/result/{task.upstream_id}", json=huge)
+        task = work(task)
+    assert task.status == Status.PROCESSING
+    assert task.last_response["truncated"] is True
+    assert len(task.last_response["text"]) <= 16 * 1024
