@@ -155,7 +155,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def task_fix(request: HttpRequest, pk: int) -> HttpResponse:
-    """"Fix and send again": the form filled in with a refused task's inputs, the service's reason beside
+    """ "Fix and send again": the form filled in with a refused task's inputs, the service's reason beside
     the field; sending it replaces the task's inputs and queues it again (one voice, one row)."""
     task = _task_for_change(request, pk)
     if not task.is_refused:
