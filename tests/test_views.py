@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.core.management import call_command
 
 from clones.models import CloneTask
 from tests.factories import completed_task, make_task
+from tests.html import task_row
 
 Status = CloneTask.Status
 
@@ -35,11 +37,12 @@ def test_the_demo_banner_shows_in_demo_mode_only(staff_client, settings):
 
 
 def test_the_list_shows_the_newest_task_first_with_its_status(staff_client):
-    make_task(name="Older")
-    make_task(name="Newer", status=Status.PROCESSING)
+    older = make_task(name="Older")
+    newer = make_task(name="Newer", status=Status.PROCESSING)
     content = staff_client.get("/tasks/").content.decode()
-    assert content.index("Newer") < content.index("Older")
-    assert "Processing" in content
+    assert content.index(f'id="task-{newer.pk}"') < content.index(f'id="task-{older.pk}"')
+    assert ">Processing</span>" in task_row(content, newer)
+    assert ">Queued</span>" in task_row(content, older)
 
 
 def test_a_completed_row_has_a_player_the_model_id_and_a_copy_button(staff_client):
@@ -110,18 +113,23 @@ def test_the_form_starts_with_model_v1_and_a_fresh_token(staff_client):
     assert "在森林的深处" in content  # the service's default sentence as the placeholder
 
 
-def test_submitting_the_form_sends_the_task_and_lands_on_the_list(
+def test_submitting_the_form_stores_the_task_lands_on_the_list_and_the_worker_sends_it(
     staff_client, simulator, form_data, staff_user
 ):
     response = staff_client.post("/tasks/new/", form_data(), follow=True)
     task = CloneTask.objects.get()
     assert response.redirect_chain[-1][0] == f"/tasks/#task-{task.pk}"
-    assert task.status == Status.QUEUED
+    assert task.status == Status.SUBMITTING
     assert task.submitted_by == staff_user
     assert task.consent_confirmed_at is not None
     content = response.content.decode()
-    assert "Sent. The voice service is cloning" in content
-    assert "Queued" in content
+    assert "is being sent to the voice service" in content
+    assert "The studio is sending it to the voice service." in task_row(content, task)
+    assert simulator.state.request_log == []  # the web request never waits on the service
+    call_command("poll_clones")
+    task.refresh_from_db()
+    assert task.status == Status.QUEUED
+    assert ">Queued</span>" in task_row(staff_client.get("/tasks/").content.decode(), task)
 
 
 def test_refused_input_comes_back_with_every_value_kept_and_the_message_beside_the_field(
@@ -139,13 +147,14 @@ def test_refused_input_comes_back_with_every_value_kept_and_the_message_beside_t
     assert CloneTask.objects.count() == 0
 
 
-def test_the_services_refusal_is_shown_beside_the_media_url_and_nothing_is_stored(
-    staff_client, simulator, form_data
-):
-    response = staff_client.post("/tasks/new/", form_data(file_url="https://e.com/a.mp3?sim=create-422"))
-    assert response.status_code == 400
-    assert "The voice service refused this clip: fileUrl could not be downloaded" in response.content.decode()
-    assert CloneTask.objects.count() == 0
+def test_the_services_refusal_is_shown_on_the_row_with_a_way_to_fix_it(staff_client, simulator, form_data):
+    staff_client.post("/tasks/new/", form_data(file_url="https://e.com/a.mp3?sim=create-422"))
+    call_command("poll_clones")
+    task = CloneTask.objects.get()
+    assert task.status == Status.REFUSED
+    row = task_row(staff_client.get("/tasks/").content.decode(), task)
+    assert "The voice service refused this clip: fileUrl could not be downloaded" in row
+    assert f'href="/tasks/{task.pk}/fix/"' in row
 
 
 def test_a_resent_form_creates_one_task(staff_client, simulator, form_data):
@@ -154,6 +163,7 @@ def test_a_resent_form_creates_one_task(staff_client, simulator, form_data):
     response = staff_client.post("/tasks/new/", data, follow=True)
     assert CloneTask.objects.count() == 1
     assert "already submitted" in response.content.decode()
+    call_command("poll_clones")
     assert len(simulator.state.request_log) == 1
 
 
@@ -166,32 +176,35 @@ def test_a_non_english_link_is_encoded_and_the_user_is_told(staff_client, simula
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ("create-500", "The voice service is busy"),
+        ("create-500", ">Not sent, the service is busy</span>"),
         ("create-401", "tell your administrator"),
         ("create-notjson", "did not confirm it"),
     ],
 )
-def test_upstream_faults_on_submit_show_a_plain_message_and_keep_the_task(
+def test_upstream_faults_on_submit_show_a_plain_message_on_the_row_and_keep_the_task(
     staff_client, simulator, form_data, marker, message
 ):
-    response = staff_client.post(
-        "/tasks/new/", form_data(file_url=f"https://e.com/a.mp3?sim={marker}"), follow=True
-    )
-    assert response.status_code == 200
-    assert message in response.content.decode()
-    assert CloneTask.objects.count() == 1
+    response = staff_client.post("/tasks/new/", form_data(file_url=f"https://e.com/a.mp3?sim={marker}"))
+    assert response.status_code == 302
+    call_command("poll_clones")
+    task = CloneTask.objects.get()
+    assert message in task_row(staff_client.get("/tasks/").content.decode(), task)
 
 
-def test_a_task_that_was_not_sent_can_be_sent_again(staff_client, simulator):
-    task = make_task(status=Status.NOT_SENT, error="x")
+def test_a_task_that_was_not_sent_can_be_sent_again(staff_client, staff_user, simulator):
+    task = make_task(status=Status.NOT_SENT, error="x", submitted_by=staff_user)
     assert staff_client.get(f"/tasks/{task.pk}/resend/").status_code == 405
     staff_client.post(f"/tasks/{task.pk}/resend/")
     task.refresh_from_db()
+    assert task.status == Status.SUBMITTING
+    call_command("poll_clones")
+    task.refresh_from_db()
     assert task.status == Status.QUEUED
+    assert [method for method, _path in simulator.state.request_log] == ["POST"]
 
 
-def test_a_running_task_cannot_be_sent_twice(staff_client, simulator):
-    task = make_task(status=Status.PROCESSING)
+def test_a_running_task_cannot_be_sent_twice(staff_client, staff_user, simulator):
+    task = make_task(status=Status.PROCESSING, submitted_by=staff_user)
     response = staff_client.post(f"/tasks/{task.pk}/resend/", follow=True)
     assert "cannot be sent again" in response.content.decode()
     assert simulator.state.request_log == []
