@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from clones.simulator import RunningSimulator, SimulatorConfig, SimulatorState, serve_in_thread
@@ -21,6 +22,18 @@ from clones.simulator import RunningSimulator, SimulatorConfig, SimulatorState, 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def english_before_and_after_each_test() -> Iterator[None]:
+    """Every test starts in the default language and leaves it so.
+
+    A request in Chinese leaves Chinese active in the test's thread (LocaleMiddleware activates the reader's
+    language and nothing deactivates it after the response), so the next test would read Chinese messages.
+    """
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,10 @@ import ast
 import csv
 import gettext
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,7 +130,7 @@ def test_the_form_in_chinese_with_its_errors(staff_client, form_data):
 
 def test_messages_after_submitting_are_in_chinese(staff_client, simulator, form_data):
     response = staff_client.post("/tasks/new/", form_data(name="旁白"), follow=True, **CHINESE)
-    assert "已发送。语音服务正在克隆“旁白”。" in response.content.decode()
+    assert "已保存。正在把“旁白”发送给语音服务" in response.content.decode()
 
 
 def test_the_task_page_in_chinese(staff_client, staff_user):
@@ -186,6 +189,38 @@ def test_the_csv_export_in_chinese(staff_client, staff_user):
         "媒体链接",
     ]
     assert rows[1][4] == "已完成"
+
+
+LEAKING_PAIR = """
+from clones.forms import CloneForm
+
+
+def test_1_reads_a_page_in_chinese(staff_client):
+    content = staff_client.get("/tasks/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    assert "<h1>声音</h1>" in content
+
+
+def test_2_then_reads_a_form_message_in_english(form_data):
+    form = CloneForm(data=form_data(file_url="ftp://e.com/a.mp3"))
+    assert "must start with http:// or https://" in form.errors["file_url"][0]
+"""
+
+
+def test_a_page_read_in_chinese_leaves_the_next_test_in_english(tmp_path):
+    # Two tests in a fixed order, in a pytest of their own with this suite's fixtures, on SQLite.
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+    (tmp_path / "test_pair.py").write_text(LEAKING_PAIR, encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment.update(PYTHONPATH=str(settings.BASE_DIR), DJANGO_SETTINGS_MODULE="soundclone_site.settings")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed command line
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "2 passed" in result.stdout, result.stdout + result.stderr
 
 
 # --- The catalogue itself --------------------------------------------------------------------------------
