@@ -32,7 +32,7 @@ WORDS = {
         "submit": "克隆声音",
         "sending": "发送中…",
         "refused": "被语音服务拒绝",
-        "reason": "语音服务拒绝了这个片段：The audio must contain 15 to 60 seconds of speech",
+        "reason": "语音服务拒绝了这段音频：The audio must contain 15 to 60 seconds of speech",
         "fix": "修改后重新发送",
         "send": "重新发送",
         "queued": "排队中",
