@@ -6,6 +6,7 @@ DATABASE_URL, DATA_DIR in a temporary folder). Here the simulator is served from
 that its request log can be read; gunicorn and the poller are real processes pointed at it.
 
     python -m bench.measure --label SQLite --out results.json [--with-poller-figures] [--quick]
+                            [--hung-service-only]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import gzip
 import json
 import os
 import random
+import re
 import secrets
 import statistics
 import subprocess
@@ -331,11 +333,16 @@ class Stack:
             )
         wait_for_http(f"{self.base_url}/accounts/login/", process=self.web, log_path=log_path)
 
-    def start_poller(self) -> None:
+    def start_poller(self, *, workers: int | None = None, env: dict[str, str] | None = None) -> None:
+        """Start the poller (stopping the one running first); `workers` as `--workers`, `env` on top."""
+        stop_process(self.poller)
+        command = [sys.executable, "manage.py", "poll_clones", "--loop"]
+        command += ["--workers", str(workers)] if workers else []
         with (self.work_dir / "poller.log").open("ab") as log_file:
             self.poller = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "manage.py", "poll_clones", "--loop"],
+                command,
                 cwd=BASE_DIR,
+                env={**os.environ, **(env or {})},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
@@ -571,6 +578,260 @@ def measure_upstream_economy(
     }
 
 
+# --- a hung service --------------------------------------------------------------------------------------
+
+# The create deadline the hung-service figures run with (SOUNDCLONE_CREATE_DEADLINE, 20 s in production): the
+# figures scale with it, and 5 s keeps this part of the bench under two minutes.
+HUNG_CREATE_DEADLINE = 5.0
+HUNG_URL = "https://media.example.com/clips/hung-{number}.mp3?sim=create-hang"
+NORMAL_URL = "https://media.example.com/clips/normal-{number}.mp3"
+_TASK_IN_LOCATION = re.compile(r"task-(\d+)$")
+
+
+class _FormInputs(HTMLParser):
+    """The values of a page's <input> elements (the CSRF token and the form's one-time token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "input" and values.get("name"):
+            self.values.setdefault(values["name"], values.get("value", ""))
+
+
+class Submitter:
+    """A signed-in person with the new-clone form open in a browser tab: posting it is one click."""
+
+    def __init__(self, base_url: str, cookie: tuple[str, str]) -> None:
+        self.base_url = base_url
+        self.session = cookie_session(*cookie)
+        page = self.session.get(f"{base_url}/tasks/new/", timeout=30)
+        if page.status_code != 200:
+            raise RuntimeError(f"GET /tasks/new/ answered {page.status_code}")
+        parser = _FormInputs()
+        parser.feed(page.text)
+        self.csrf_token = parser.values["csrfmiddlewaretoken"]
+        self.form_token = parser.values["form_token"]
+
+    def submit(self, *, name: str, file_url: str) -> tuple[float, int, int | None]:
+        """Post the form: milliseconds to the answer, its HTTP status, and the id of the task it stored."""
+        started = time.perf_counter()
+        response = self.session.post(
+            f"{self.base_url}/tasks/new/",
+            data={
+                "csrfmiddlewaretoken": self.csrf_token,
+                "form_token": self.form_token,
+                "name": name,
+                "file_url": file_url,
+                "content_text": "",
+                "sound_version": "v2",
+                "language": "English",
+                "notes": "",
+                "consent": "on",
+            },
+            headers={"Referer": f"{self.base_url}/tasks/new/"},
+            allow_redirects=False,
+            timeout=180,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        match = _TASK_IN_LOCATION.search(response.headers.get("Location", ""))
+        return elapsed, response.status_code, int(match.group(1)) if match else None
+
+
+def submit_at_once(stack: Stack, cookies: list[tuple[str, str]], forms: list[tuple[str, str]]) -> list[Any]:
+    """Each (name, file_url) posted by its own signed-in person, all at the same moment; their answers."""
+    submitters = [Submitter(stack.base_url, cookies[n % len(cookies)]) for n in range(len(forms))]
+    barrier = threading.Barrier(len(forms))
+    answers: list[Any] = [None] * len(forms)
+
+    def post(index: int) -> None:
+        barrier.wait()
+        try:
+            answers[index] = submitters[index].submit(name=forms[index][0], file_url=forms[index][1])
+        except requests.RequestException as exc:
+            answers[index] = (None, 0, None)
+            log(f"a submission had no answer: {exc}")
+
+    threads = [threading.Thread(target=post, args=(n,), daemon=True) for n in range(len(forms))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=200)
+    return answers
+
+
+def pending_count(ids: list[int]) -> int:
+    """How many of these tasks still wait to be sent (or are being sent right now)."""
+    from clones.models import CloneTask
+
+    return CloneTask.objects.filter(
+        pk__in=ids, status__in=(CloneTask.Status.SUBMITTING, CloneTask.Status.RETRYING)
+    ).count()
+
+
+def restart_poller(stack: Stack, *, workers: int | None) -> None:
+    """A fresh poller with the short create deadline; returns once it has recorded its first heartbeat."""
+    from clones.models import PollerHeartbeat
+
+    stack.start_poller(workers=workers, env={"SOUNDCLONE_CREATE_DEADLINE": f"{HUNG_CREATE_DEADLINE:g}"})
+    assert stack.poller is not None
+    deadline = time.monotonic() + 60
+    while not PollerHeartbeat.objects.filter(name__endswith=f":{stack.poller.pid}").exists():
+        if stack.poller.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the poller did not start (exit code {stack.poller.poll()})")
+        time.sleep(0.2)
+
+
+def measure_hung_submissions(stack: Stack, *, cookies: list[tuple[str, str]], count: int) -> dict[str, Any]:
+    """`count` people submit at once while the service hangs on every create: how fast each gets its answer,
+    how the list page and /healthz answer everyone else until the worker has given up on every one."""
+    from clones.models import CloneTask
+
+    restart_poller(stack, workers=None)
+    with stack.state.lock:
+        creates_before = sum(1 for entry in stack.state.request_log if entry[0] == "POST")
+    stop = threading.Event()
+    list_times: list[float] = []
+    list_errors = [0]
+    health = {"ok": 0, "total": 0}
+    lock = threading.Lock()
+
+    def look_at_list(cookie: tuple[str, str]) -> Callable[[], None]:
+        session = cookie_session(*cookie)
+
+        def look() -> None:
+            try:
+                elapsed = timed_get(session, f"{stack.base_url}/tasks/")
+            except (requests.RequestException, RuntimeError):
+                with lock:
+                    list_errors[0] += 1
+                return
+            with lock:
+                list_times.append(elapsed)
+
+        return look
+
+    def check_health() -> None:
+        try:
+            response = requests.get(f"{stack.base_url}/healthz", timeout=10)
+            is_ok = response.status_code == 200 and response.json().get("status") == "ok"
+        except (requests.RequestException, ValueError):
+            is_ok = False
+        with lock:
+            health["total"] += 1
+            health["ok"] += is_ok
+
+    # Three colleagues keep the list open (one load every 0.5 s each); a load balancer checks every second.
+    watchers = [
+        threading.Thread(target=run_every, args=(0.5, stop, look_at_list(cookies[-1 - n])), daemon=True)
+        for n in range(3)
+    ]
+    watchers.append(threading.Thread(target=run_every, args=(1.0, stop, check_health), daemon=True))
+    started = time.monotonic()
+    for thread in watchers:
+        thread.start()
+    try:
+        answers = submit_at_once(
+            stack,
+            cookies[:count],
+            [(f"Hung {n + 1}", HUNG_URL.format(number=n + 1)) for n in range(count)],
+        )
+        ids = [pk for _elapsed, _status, pk in answers if pk]
+        # Until the worker has given up on every one: rounds of (workers at once) × the deadline.
+        give_up_at = time.monotonic() + count * HUNG_CREATE_DEADLINE + 60
+        while time.monotonic() < give_up_at and (time.monotonic() - started < 10 or pending_count(ids)):
+            time.sleep(0.5)
+        pending_window = time.monotonic() - started
+    finally:
+        stop.set()
+        for thread in watchers:
+            thread.join(timeout=15)
+    with stack.state.lock:
+        creates = sum(1 for entry in stack.state.request_log if entry[0] == "POST") - creates_before
+    outcomes = dict.fromkeys(CloneTask.Status.values, 0)
+    for status in CloneTask.objects.filter(pk__in=ids).values_list("status", flat=True):
+        outcomes[status] += 1
+    answered = [elapsed for elapsed, status, pk in answers if status == 302 and pk]
+    return {
+        "submissions": count,
+        "redirected": len(answered),
+        "answer_p50": percentile(answered, 0.5) if answered else None,
+        "answer_p95": percentile(answered, 0.95) if answered else None,
+        "answer_max": max(answered) if answered else None,
+        "list_p50": percentile(list_times, 0.5) if list_times else None,
+        "list_p95": percentile(list_times, 0.95) if list_times else None,
+        "list_loads": len(list_times),
+        "list_errors": list_errors[0],
+        "healthz_ok": health["ok"],
+        "healthz_total": health["total"],
+        "seconds": pending_window,
+        "creates_received": creates,
+        "outcomes": {status: number for status, number in outcomes.items() if number},
+        "deadline": HUNG_CREATE_DEADLINE,
+    }
+
+
+def measure_delay_behind_hung(
+    stack: Stack, *, cookies: list[tuple[str, str]], workers: int | None, hung: int, run: int
+) -> dict[str, Any]:
+    """Submit `hung` tasks the service hangs on, then one normal task: seconds until the normal one is
+    queued (accepted by the service), with the poller running `workers` workers (None: its default)."""
+    from django.conf import settings
+
+    from clones.models import CloneTask
+
+    restart_poller(stack, workers=workers)
+    hung_answers = submit_at_once(
+        stack,
+        cookies[:hung],
+        [(f"Hung {run}-{n + 1}", HUNG_URL.format(number=f"{run}-{n + 1}")) for n in range(hung)],
+    )
+    hung_ids = [pk for _elapsed, _status, pk in hung_answers if pk]
+    submitter = Submitter(stack.base_url, cookies[hung % len(cookies)])
+    submitted_at = time.monotonic()
+    _elapsed, status, normal_id = submitter.submit(
+        name=f"Normal {run}", file_url=NORMAL_URL.format(number=run)
+    )
+    if status != 302 or normal_id is None:
+        raise RuntimeError(f"the normal task's submission answered {status}")
+    delay = None
+    give_up_at = submitted_at + (hung + 1) * HUNG_CREATE_DEADLINE + 60
+    while time.monotonic() < give_up_at:
+        task_status = CloneTask.objects.filter(pk=normal_id).values_list("status", flat=True).get()
+        if task_status not in (CloneTask.Status.SUBMITTING, CloneTask.Status.RETRYING):
+            delay = time.monotonic() - submitted_at
+            break
+        time.sleep(0.05)
+    final_status = CloneTask.objects.filter(pk=normal_id).values_list("status", flat=True).get()
+    # The next case starts from a quiet worker: nothing of this one left to send.
+    quiet_by = time.monotonic() + (hung + 1) * HUNG_CREATE_DEADLINE + 60
+    while pending_count(hung_ids) and time.monotonic() < quiet_by:
+        time.sleep(0.5)
+    return {
+        "workers": workers or settings.SOUNDCLONE_WORKERS,
+        "hung": len(hung_ids),
+        "seconds": delay,
+        "status": final_status,
+        "deadline": HUNG_CREATE_DEADLINE,
+    }
+
+
+def measure_hung_service(stack: Stack, *, cookies: list[tuple[str, str]]) -> dict[str, Any]:
+    """The hung-service figures: 20 submissions at once, then a normal task behind 10 hung ones."""
+    log("hung service: 20 submissions at once")
+    result: dict[str, Any] = {"submissions": measure_hung_submissions(stack, cookies=cookies, count=20)}
+    delays = []
+    for run, workers in enumerate((None, 1), start=1):
+        log(f"hung service: a normal task behind 10 hung ones, {workers or 'default'} worker(s)")
+        delays.append(measure_delay_behind_hung(stack, cookies=cookies, workers=workers, hung=10, run=run))
+    result["behind_hung"] = delays
+    # Back to the poller the other figures ran with.
+    stack.start_poller()
+    return result
+
+
 def run_locust(
     stack: Stack, *, sessions: list[str], ids: list[int], seconds: int, run: int
 ) -> dict[str, float]:
@@ -613,6 +874,11 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--with-poller-figures", action="store_true")
     parser.add_argument("--quick", action="store_true", help="Shorter runs, to try the bench itself.")
+    parser.add_argument(
+        "--hung-service-only",
+        action="store_true",
+        help="Seed 100,000 tasks and measure only the hung-service figures.",
+    )
     args = parser.parse_args()
     raise_on_stop_signals()
     os.environ["BENCH_LABEL"] = args.label
@@ -646,7 +912,7 @@ def main() -> None:
 
         queries: dict[str, dict[str, Any]] = {"list": {}, "refresh": {}, "detail": {}}
         seeded = 0
-        for size in SIZES:
+        for size in SIZES[-1:] if args.hung_service_only else SIZES:
             started = time.monotonic()
             seed_tasks(user=user, start=seeded, stop=size, simulator_url=stack.simulator.base_url)
             if connection.vendor == "postgresql":
@@ -657,6 +923,8 @@ def main() -> None:
             log(f"seeded {size:,} tasks in {time.monotonic() - started:.1f} s")
             seeded = size
             pending, completed = first_page_ids()
+            if args.hung_service_only:
+                continue
             for name, path in (
                 ("list", "/tasks/"),
                 ("refresh", refresh_path(pending)),
@@ -682,6 +950,13 @@ def main() -> None:
         stack.start_poller()
         session = signed_in_session(stack.base_url, DEMO_USERNAME, password)
         session_id = session.cookies[cookie_name]
+        cookies = [(cookie_name, value) for value in browser_sessions]
+
+        if args.hung_service_only:
+            result["hung_service"] = measure_hung_service(stack, cookies=cookies)
+            args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+            log("done")
+            return
 
         log("page weight")
         result["weight"] = {
@@ -718,7 +993,6 @@ def main() -> None:
                 stack, user=user, cookie=(cookie_name, session_id), count=8 if args.quick else 24
             )
             window = 20 if args.quick else 60
-            cookies = [(cookie_name, value) for value in browser_sessions]
             economy = {}
             for browsers in (1, 50):
                 log(f"upstream economy: {browsers} browser(s) for {window} s")
@@ -733,6 +1007,10 @@ def main() -> None:
             "web_workers": len(workers),
             "poller_mb": rss_mb(stack.poller.pid) if stack.poller else None,
         }
+
+        if args.with_poller_figures:
+            # Last, after the memory figure: it restarts the poller (a short create deadline, one worker).
+            result["hung_service"] = measure_hung_service(stack, cookies=cookies)
         for name, process in (("gunicorn", stack.web), ("poller", stack.poller)):
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{name} exited during the run ({process.returncode}): see {work_dir}")

@@ -230,13 +230,22 @@ class Postgres:
 # --- one database's run ----------------------------------------------------------------------------------
 
 
-def measure(label: str, database_url: str | None, work_dir: Path, *, with_poller: bool, quick: bool) -> dict:
+def measure(
+    label: str,
+    database_url: str | None,
+    work_dir: Path,
+    *,
+    with_poller: bool,
+    quick: bool,
+    hung_service_only: bool = False,
+) -> dict:
     """Run bench/measure.py for one database in a process group of its own, and read its results."""
     folder = work_dir / label.lower()
     folder.mkdir()
     out = folder / "results.json"
     command = [sys.executable, "-m", "bench.measure", "--label", label, "--out", str(out)]
     command += ["--with-poller-figures"] * with_poller + ["--quick"] * quick
+    command += ["--hung-service-only"] * hung_service_only
     # Its own session: Ctrl-C reaches only this driver, which then stops the run in order (SIGTERM), and
     # can still kill the whole group (gunicorn, poller, locust) if that run does not stop in time.
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -261,7 +270,8 @@ def measure(label: str, database_url: str | None, work_dir: Path, *, with_poller
         raise RuntimeError(f"the {label} run failed (exit code {returncode}).\n{logs}")
     # Kept beside latest.md: the SQL behind each query count is in there.
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(out, RESULTS_FILE.parent / f"{label.lower()}.json")
+    suffix = "-hung-service" if hung_service_only else ""
+    shutil.copyfile(out, RESULTS_FILE.parent / f"{label.lower()}{suffix}.json")
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -338,6 +348,49 @@ def screen_cell(result: dict, key: str) -> str:
     return text
 
 
+def hung_submissions_cell(result: dict) -> str:
+    if "hung_service" not in result:
+        return "(measured on SQLite)"
+    figures = result["hung_service"]["submissions"]
+    is_met = figures["redirected"] == figures["submissions"] and (figures["answer_p95"] or 1e9) < 1000
+    return (
+        f"{figures['redirected']} of {figures['submissions']} redirected, "
+        f"p50 {number(figures['answer_p50'])} ms, p95 {number(figures['answer_p95'])} ms {mark(is_met)}"
+    )
+
+
+def hung_list_cell(result: dict) -> str:
+    if "hung_service" not in result:
+        return "(measured on SQLite)"
+    figures = result["hung_service"]["submissions"]
+    is_met = figures["list_p95"] is not None and figures["list_p95"] < 300 and not figures["list_errors"]
+    return (
+        f"{number(figures['list_p50'], 1)} / {number(figures['list_p95'], 1)} ms over "
+        f"{figures['list_loads']} loads in {figures['seconds']:.0f} s, {figures['list_errors']} errors "
+        f"{mark(is_met)}"
+    )
+
+
+def hung_health_cell(result: dict) -> str:
+    if "hung_service" not in result:
+        return "(measured on SQLite)"
+    figures = result["hung_service"]["submissions"]
+    is_met = figures["healthz_total"] > 0 and figures["healthz_ok"] == figures["healthz_total"]
+    return f"{figures['healthz_ok']} of {figures['healthz_total']} answered 200 {mark(is_met)}"
+
+
+def behind_hung_cell(result: dict) -> str:
+    if "hung_service" not in result:
+        return "(measured on SQLite)"
+    cells = []
+    for case in result["hung_service"]["behind_hung"]:
+        workers = case["workers"]
+        expected = (case["hung"] // workers) * case["deadline"]
+        seconds = "never queued" if case["seconds"] is None else f"{case['seconds']:.1f} s"
+        cells.append(f"{seconds} with {workers} worker{'s' * (workers != 1)} (≈ {expected:g} s expected)")
+    return " / ".join(cells)
+
+
 def memory_cell(result: dict) -> str:
     memory = result["memory"]
     return f"{number(memory['web_worker_mb'])} / {number(memory['poller_mb'])} MB"
@@ -356,7 +409,8 @@ def render(
             lambda r: queries_cell(r, "list"),
         ),
         (
-            f"Queries per request: refresh of the first page's unfinished rows ({first['refresh_ids']} ids)",
+            "Queries per request: refresh of the first page's unfinished rows "
+            f"({first.get('refresh_ids')} ids)",
             "same, ≤ 6",
             lambda r: queries_cell(r, "refresh"),
         ),
@@ -390,7 +444,28 @@ def render(
             lambda r: screen_cell(r, "browser"),
         ),
         ("Memory after the load (RSS): one web worker / the poller", "—", memory_cell),
+        (
+            "Service hanging on every create, 20 concurrent submissions: answered with a redirect",
+            "all 20, p95 < 1 s",
+            hung_submissions_cell,
+        ),
+        (
+            "Service hanging: list page p50 / p95 while those 20 wait to be sent",
+            "p95 < 300 ms",
+            hung_list_cell,
+        ),
+        ("Service hanging: `/healthz` answers, every second meanwhile", "all 200", hung_health_cell),
+        (
+            "A normal task behind 10 hung ones: submission to queued, default workers / 1 worker",
+            "—",
+            behind_hung_cell,
+        ),
     ]
+    if "throughput" not in first:
+        # A partial run (--hung-service-only) shows only the rows it measured.
+        hung_cells = (hung_submissions_cell, hung_list_cell, hung_health_cell, behind_hung_cell)
+        rows = [row for row in rows if row[2] in hung_cells]
+
     lines = [
         "| Figure | Target | " + " | ".join(result["title"] for result in results.values()) + " |",
         "|" + "---|" * (2 + len(results)),
@@ -411,12 +486,34 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+def hung_service_note(figures: dict) -> str:
+    """How the hung-service figures were taken, with what the service and the tasks saw."""
+    submissions = figures["submissions"]
+    outcomes = ", ".join(f"{count} {status}" for status, count in sorted(submissions["outcomes"].items()))
+    return (
+        f"Service hanging: the stand-in answers every create only after 300 s (`?sim=create-hang` on the "
+        f"media URL), and the poller runs with SOUNDCLONE_CREATE_DEADLINE={submissions['deadline']:g} "
+        f"(20 s in production; the delays scale with it). {submissions['submissions']} signed-in sessions "
+        f"post the new-clone form (with its CSRF token) at the same moment to gunicorn as `make run` starts "
+        f"it; meanwhile 3 sessions load the list every 0.5 s and `/healthz` is asked every second, until the "
+        f"worker has given up on all {submissions['submissions']} ({submissions['seconds']:.0f} s; the "
+        f"service received {submissions['creates_received']} creates; the tasks ended: {outcomes}). Then 10 "
+        f"hung submissions and 1 normal one, timed from the normal one's submission until its row is queued "
+        f"(accepted by the service), once with the poller's default workers and once with `--workers 1`."
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Measure SoundClone Studio (see bench/run.py).")
     parser.add_argument(
         "--quick", action="store_true", help="One short run of each figure, to try the bench."
     )
     parser.add_argument("--skip-postgres", action="store_true", help="Measure SQLite only.")
+    parser.add_argument(
+        "--hung-service-only",
+        action="store_true",
+        help="Only the hung-service figures, on SQLite (about 3 minutes); latest.md is left as it was.",
+    )
     args = parser.parse_args()
     raise_on_stop_signals()
     started = datetime.datetime.now(datetime.UTC)
@@ -438,9 +535,20 @@ def main() -> int:
     try:
         collect_static(work_dir)
         log("SQLite")
-        results["SQLite"] = measure("SQLite", None, work_dir, with_poller=True, quick=args.quick)
+        results["SQLite"] = measure(
+            "SQLite",
+            None,
+            work_dir,
+            with_poller=True,
+            quick=args.quick,
+            hung_service_only=args.hung_service_only,
+        )
         results["SQLite"]["title"] = "SQLite"
-        if args.skip_postgres:
+        if "hung_service" in results["SQLite"]:
+            notes.append(hung_service_note(results["SQLite"]["hung_service"]))
+        if args.hung_service_only:
+            notes.append("Partial run (--hung-service-only): bench/results/latest.md was left as it was.")
+        elif args.skip_postgres:
             notes.append("PostgreSQL skipped (--skip-postgres).")
         else:
             try:
@@ -478,7 +586,7 @@ def main() -> int:
             )
         table = render(results, machine, notes, started)
         print(table)
-        if not exit_code:
+        if not exit_code and not args.hung_service_only:
             RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
             RESULTS_FILE.write_text(table, encoding="utf-8")
             log(f"written to {RESULTS_FILE.relative_to(BASE_DIR)}")
