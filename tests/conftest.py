@@ -24,6 +24,29 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct horse battery staple"
 
 
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "live_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL (`make test`'s second pass), keep only the tests that use the database.
+
+    The rest (the simulator, the client against stubs, the form, the catalogue, the deployment files) cannot
+    behave differently on another database, and running them twice only costs time. The Makefile also leaves
+    out the browser and slow tests there. No list to keep up: a test that asks for the database is in.
+    """
+    if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return
+    kept, dropped = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        )
+        (kept if uses_database else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def english_before_and_after_each_test() -> Iterator[None]:
     """Every test starts in the default language and leaves it so.
