@@ -251,3 +251,24 @@ def test_any_other_page_whose_write_fails_answers_a_plain_503(staff_client, staf
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
     assert "The studio could not reach its database just now" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (Status.COMPLETED, 'data-outcome="finished"'),
+        (Status.FAILED, 'data-outcome="failed"'),
+        (Status.REFUSED, 'data-outcome="failed"'),
+        (Status.SUBMITTING, None),
+        (Status.QUEUED, None),
+        (Status.UNCERTAIN, None),
+    ],
+)
+def test_a_row_tells_the_page_whether_and_how_it_finished(staff_client, status, outcome):
+    task = factories.make_task(status=status, model_id="voice_1", audio_url="https://cdn.example.com/a.wav")
+    row = row_of(staff_client.get("/tasks/").content.decode(), task)
+    head = row[: row.index(">")]
+    if outcome:
+        assert outcome in head
+    else:
+        assert "data-outcome" not in head

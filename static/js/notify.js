@@ -6,7 +6,6 @@
   "use strict";
 
   var STORAGE_KEY = "soundclone.notifyWhenFinished";
-  var FINISHED = { completed: true, failed: true };
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (match, key) {
@@ -54,7 +53,7 @@
         return fill(words.manyTitle, { count: finished.length });
       }
       var only = finished[0];
-      return fill(only.status === "failed" ? words.failedTitle : words.finishedTitle, { name: only.name });
+      return fill(only.outcome === "failed" ? words.failedTitle : words.finishedTitle, { name: only.name });
     }
 
     document.addEventListener("visibilitychange", function () {
@@ -65,12 +64,12 @@
     });
 
     // --- The notification ---
-    function showNotification(name, status, row) {
-      var title = fill(status === "failed" ? words.failedTitle : words.finishedTitle, { name: name });
+    function showNotification(name, outcome, row) {
+      var title = fill(outcome === "failed" ? words.failedTitle : words.finishedTitle, { name: name });
       var link = row.querySelector(".task-name a");
       try {
         var notification = new Notification(title, {
-          body: status === "failed" ? words.failedBody : words.finishedBody,
+          body: outcome === "failed" ? words.failedBody : words.finishedBody,
           tag: row.id, // one notification per voice, even if two tabs follow it
           lang: document.documentElement.lang,
         });
@@ -86,16 +85,17 @@
 
     document.addEventListener("task:status", function (event) {
       var row = event.detail && event.detail.row;
-      if (!row || !FINISHED[row.dataset.status]) return;
+      // The server says whether a row has finished, and how (data-outcome): the page keeps no copy of the rule.
+      if (!row || !row.dataset.outcome) return;
       var name = row.dataset.name;
-      var status = row.dataset.status;
+      var outcome = row.dataset.outcome;
       var away = document.visibilityState === "hidden";
       if (away) {
-        unseen.push({ name: name, status: status });
+        unseen.push({ name: name, outcome: outcome });
         document.title = titleFor(unseen) + " — " + words.siteTitle;
       }
       if (wantsNotifications() && (away || !document.hasFocus())) {
-        showNotification(name, status, row);
+        showNotification(name, outcome, row);
       }
     });
 
