@@ -117,7 +117,7 @@ def task_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 @login_required
 @never_cache
-def task_refresh(request: HttpRequest) -> HttpResponse:
+def task_rows(request: HttpRequest) -> HttpResponse:
     """The rows the page is still waiting for, read from our database (never from the service)."""
     ids = [pk for value in request.GET.getlist("id")[:MAX_REFRESH_IDS] if (pk := database_id(value))]
     tasks = CloneTask.objects.filter(pk__in=ids).select_related("submitted_by") if ids else []

@@ -108,7 +108,7 @@ ALL_URLS = list(_all_urls())
 
 def test_the_enumeration_finds_the_studio_pages_and_the_admin():
     names = {param.values[1] for param in ALL_URLS}
-    assert {"clones:task-list", "clones:task-create", "clones:task-refresh", "clones:task-detail"} <= names
+    assert {"clones:task-list", "clones:task-create", "clones:task-rows", "clones:task-detail"} <= names
     assert {"clones:task-resend", "login", "logout", "healthz", "set_language", "admin:index"} <= names
     assert len(ALL_URLS) > 40
 
