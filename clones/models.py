@@ -376,3 +376,16 @@ class PollerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StaffPreference(models.Model):
+    """What one person chose for themselves: today, the time zone every page and CSV shows times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preference"
+    )
+    # An IANA name ("Asia/Shanghai"); empty until the browser reports its zone or the person picks one.
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone or '-'}"
