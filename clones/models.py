@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -44,11 +45,22 @@ class CloneTaskQuerySet(models.QuerySet):
 
     def expiring_soon(self, now: datetime) -> CloneTaskQuerySet:
         """Completed voices whose modelId lapses within EXPIRING_SOON_WITHIN and has not lapsed yet."""
-        return self.filter(
-            status=CloneTask.Status.COMPLETED,
-            finished_at__gt=now - MODEL_ID_LIFETIME,
-            finished_at__lte=now - MODEL_ID_LIFETIME + EXPIRING_SOON_WITHIN,
-        ).exclude(model_id="")
+        return (
+            self.filter(
+                status=CloneTask.Status.COMPLETED,
+                finished_at__gt=now - MODEL_ID_LIFETIME,
+                finished_at__lte=now - MODEL_ID_LIFETIME + EXPIRING_SOON_WITHIN,
+            )
+            .exclude(model_id="")
+            .unkept()
+        )
+
+    def unkept(self) -> CloneTaskQuerySet:
+        """Voices still counting down: not made permanent by a generation, not marked as used elsewhere.
+
+        The query form of CloneTask.is_kept; the two must agree.
+        """
+        return self.filter(permanent_at__isnull=True, marked_in_use_at__isnull=True)
 
 
 class CloneTask(models.Model):
@@ -143,6 +155,22 @@ class CloneTask(models.Model):
     incomplete_results = models.PositiveIntegerField(default=0)
     audio_copy_attempts = models.PositiveIntegerField(default=0)
     audio_copy_next_at = models.DateTimeField(null=True, blank=True)
+
+    # Keeping the voice (issue 12). The service keeps a modelId for good once it is used to generate speech:
+    # set when the first speech task with it completes (not when one is sent: it could still fail).
+    permanent_at = models.DateTimeField(_("permanent since"), null=True, blank=True)
+    # "Mark as in use": someone says another tool used the voice; the studio cannot check it.
+    marked_in_use_at = models.DateTimeField(_("marked as in use at"), null=True, blank=True)
+    marked_in_use_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("marked as in use by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # When the submitter was emailed that the voice lapses within a day (sent once).
+    reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
 
     objects = CloneTaskQuerySet.as_manager()
 
@@ -264,10 +292,37 @@ class CloneTask(models.Model):
         return self.run_time > timedelta(seconds=settings.SOUNDCLONE_TASK_SLOW_AFTER)
 
     @property
-    def model_id_expires_at(self) -> datetime | None:
+    def is_kept(self) -> bool:
+        """The voice no longer lapses: a generation made it permanent, or someone marked it as in use
+        elsewhere. The one home of that rule (CloneTaskQuerySet.unkept is its query form)."""
+        return self.permanent_at is not None or self.marked_in_use_at is not None
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.permanent_at is not None
+
+    @property
+    def is_marked_in_use(self) -> bool:
+        return self.marked_in_use_at is not None
+
+    @property
+    def can_generate_speech(self) -> bool:
+        """A completed voice with a modelId that has not lapsed (or is kept for good)."""
+        return self.is_completed and bool(self.model_id) and not self.is_model_id_expired
+
+    @property
+    def model_id_lapses_at(self) -> datetime | None:
+        """When an unused modelId lapses by the service's rule, kept or not (None without a modelId)."""
         if not self.is_completed or not self.model_id or not self.finished_at:
             return None
         return self.finished_at + MODEL_ID_LIFETIME
+
+    @property
+    def model_id_expires_at(self) -> datetime | None:
+        """When the modelId lapses; None when there is none, or when the voice is kept (no countdown)."""
+        if self.is_kept:
+            return None
+        return self.model_id_lapses_at
 
     @property
     def model_id_time_left(self) -> timedelta | None:
@@ -351,6 +406,7 @@ class TaskChange(models.Model):
         RESTORED = "restored", _("Restored to the list")
         RESENT = "resent", _("Sent again")
         FIXED = "fixed", _("Fixed and sent again")
+        MARKED_IN_USE = "in_use", _("Marked as in use in another tool")
 
     task = models.ForeignKey(CloneTask, on_delete=models.PROTECT, related_name="changes")
     at = models.DateTimeField(auto_now_add=True)
@@ -366,6 +422,204 @@ class TaskChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} task={self.task_id} by={self.by_id}"
+
+
+# Speech generation (issue 12): the service's rules, as docs/upstream-api.md section 3 records them.
+# "Fewer than 10,000 characters", counted in code points with the <#x#> pause markers included.
+MAX_SPEECH_TEXT = 9999
+SPEECH_EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+DEFAULT_EMOTION = "neutral"
+MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = Decimal("0.5"), Decimal("2"), Decimal("1.0")
+MAX_VOLUME, DEFAULT_VOLUME = Decimal("10"), Decimal("1.0")  # above 0, up to 10
+MIN_PITCH, MAX_PITCH, DEFAULT_PITCH = -12, 12, 0
+
+
+class SpeechTask(models.Model):
+    """One generation of speech with a cloned voice: the text and settings asked for, and the result.
+
+    Its own model, not a kind of CloneTask: the voice list, its filters, search, CSV and expiry all read one
+    row as one voice. It reuses CloneTask's statuses and the worker's bookkeeping field names, so that the
+    worker claims, sends, polls and copies both with one code path (clones/services.py).
+    """
+
+    Status = CloneTask.Status
+
+    class Subtitles(models.TextChoices):
+        NONE = "", _("No subtitles")
+        SENTENCE = "sentence", _("By sentence")
+        WORD = "word", _("By word")
+
+    voice = models.ForeignKey(
+        CloneTask, verbose_name=_("voice"), on_delete=models.PROTECT, related_name="speech_tasks"
+    )
+    content_text = models.TextField(_("text"))
+    sound_version = models.CharField(_("model version"), max_length=2)
+    language = models.CharField(_("language"), max_length=32)
+    emotion = models.CharField(_("emotion"), max_length=16, default=DEFAULT_EMOTION)
+    speed = models.DecimalField(_("speed"), max_digits=4, decimal_places=2, default=DEFAULT_SPEED)
+    volume = models.DecimalField(_("volume"), max_digits=4, decimal_places=2, default=DEFAULT_VOLUME)
+    pitch = models.SmallIntegerField(_("pitch"), default=DEFAULT_PITCH)
+    subtitles = models.CharField(
+        _("subtitles"), max_length=8, choices=Subtitles.choices, default=Subtitles.NONE, blank=True
+    )
+    # Made by "Keep this voice" (one short sentence to make the voice permanent), not typed by a person.
+    is_keep_alive = models.BooleanField(default=False)
+
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="speech_tasks",
+    )
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=CloneTask.Status.choices, default=CloneTask.Status.SUBMITTING
+    )
+    upstream_id = models.CharField(_("service task id"), max_length=128, blank=True, db_index=True)
+    upstream_status = models.CharField(_("service status"), max_length=64, blank=True)
+    audio_url = models.TextField(_("service audio URL"), blank=True)
+    subtitle_url = models.TextField(_("service subtitle URL"), blank=True)
+    audio_file = models.FileField(_("archived audio"), upload_to="speech/", blank=True)
+    subtitle_file = models.FileField(_("archived subtitles"), upload_to="speech/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    last_response = models.JSONField(_("last service response"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("accepted by the service at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Worker bookkeeping: the same names and meanings as on CloneTask.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    checks_failing_since = models.DateTimeField(null=True, blank=True)
+    check_problem = models.CharField(max_length=200, blank=True)
+    check_problem_detail = models.CharField(max_length=300, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    send_attempts = models.PositiveIntegerField(default=0)
+    failed_polls = models.PositiveIntegerField(default=0)
+    incomplete_results = models.PositiveIntegerField(default=0)
+    audio_copy_attempts = models.PositiveIntegerField(default=0)
+    audio_copy_next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("speech task")
+        verbose_name_plural = _("speech tasks")
+        indexes = [
+            # poll_clones looks for due speech work the same way as for clones (see CloneTask's indexes).
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(status__in=["submitting", "retrying", "queued", "processing"]),
+                name="speechtask_due_poll_idx",
+            ),
+            models.Index(
+                fields=["audio_copy_next_at"],
+                condition=Q(audio_copy_next_at__isnull=False),
+                name="speechtask_due_copy_idx",
+            ),
+            # A voice's page lists its generations, newest first.
+            models.Index(fields=["voice", "created_at"], name="speechtask_voice_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voice} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clones:speech-detail", args=[self.pk])
+
+    @property
+    def name(self) -> str:
+        """What rows and notifications call it: the voice's name."""
+        return self.voice.name
+
+    @property
+    def model_id(self) -> str:
+        """The voice it speaks with (the worker sends it as modelId)."""
+        return self.voice.model_id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in CloneTask.FINISHED_STATUSES
+
+    @property
+    def is_refreshed(self) -> bool:
+        return self.status in CloneTask.REFRESHED_STATUSES
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in CloneTask.ATTENTION_STATUSES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == CloneTask.Status.COMPLETED
+
+    @property
+    def is_sending(self) -> bool:
+        return self.status == CloneTask.Status.SUBMITTING
+
+    @property
+    def is_uncertain(self) -> bool:
+        return self.status == CloneTask.Status.UNCERTAIN
+
+    @property
+    def is_refused(self) -> bool:
+        return self.status == CloneTask.Status.REFUSED
+
+    @property
+    def are_checks_failing(self) -> bool:
+        return self.checks_failing_since is not None and self.status in CloneTask.SENT_STATUSES
+
+    @property
+    def gives_up_at(self) -> datetime:
+        return (self.sent_at or self.created_at) + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT)
+
+    @property
+    def wants_subtitles(self) -> bool:
+        return bool(self.subtitles)
+
+    @property
+    def player_url(self) -> str:
+        """Our copy once archived, else the service's http(s) link while it works."""
+        if not self.is_completed:
+            return ""
+        if self.audio_file:
+            return reverse("clones:speech-audio", args=[self.pk])
+        if not self.audio_url.lower().startswith(("https://", "http://")):
+            return ""
+        return self.audio_url
+
+    @property
+    def has_subtitle_file(self) -> bool:
+        return self.is_completed and bool(self.subtitle_file or self.subtitle_url)
+
+    @property
+    def run_time(self) -> timedelta:
+        end = self.finished_at or timezone.now()
+        return max(end - self.created_at, timedelta(0))
+
+    @property
+    def language_label(self) -> str:
+        return languages.label_of(self.language)
+
+    @property
+    def emotion_label(self) -> str:
+        return str(EMOTION_LABELS.get(self.emotion, self.emotion))
+
+
+EMOTION_LABELS = {
+    "neutral": _("Neutral"),
+    "happy": _("Happy"),
+    "sad": _("Sad"),
+    "angry": _("Angry"),
+    "fearful": _("Fearful"),
+    "disgusted": _("Disgusted"),
+    "surprised": _("Surprised"),
+}
 
 
 class PollerHeartbeat(models.Model):
