@@ -91,10 +91,10 @@ def test_the_list_in_chinese(staff_client, staff_user):
         ">已完成</span>",
         ">失败</span>",
         "v1 · 粤语",
-        "2 天 4 小时后过期(使用过则永久保留)。",
+        "2 天 4 小时后过期（使用过则永久保留）。",
         "服务方已查不到这个任务。",
         ">再次克隆<",
-        "第 1–2 个,共 2 个声音",
+        "第 1–2 个，共 2 个声音",
         ">下载 CSV<",
         'data-finished-title="✓ {name} 已完成"',
         ">声音完成时通知我</button>",
@@ -107,11 +107,11 @@ def test_the_form_in_chinese_with_its_errors(staff_client, form_data):
     for expected in [
         "<h1>新建克隆</h1>",
         ">媒体链接</label>",
-        "模型 v2(40 种语言)",
+        "模型 v2（40 种语言）",
         '<option value="auto" data-versions="v2">自动识别</option>',
-        "我已获得说话人的许可,可以克隆这个声音",
+        "我已获得说话人的许可，可以克隆这个声音",
         'data-template="{count} / {limit} 个字符"',
-        'data-template="模型 {version} 不支持{language},请选择其他语言。"',
+        'data-template="模型 {version} 不支持{language}，请选择其他语言。"',
         ">用两个版本克隆</button>",
     ]:
         assert expected in content, expected
@@ -121,11 +121,11 @@ def test_the_form_in_chinese_with_its_errors(staff_client, form_data):
     content = response.content.decode()
     assert "链接必须以 http:// 或 https:// 开头" in content
     assert "请确认您已获得说话人的许可。" in content
-    assert "模型 v1 不支持丹麦语,请选择其他语言。" in content
+    assert "模型 v1 不支持丹麦语，请选择其他语言。" in content
     response = staff_client.post(
         "/tasks/new/", form_data(sound_version="v2", language="Danish", both_versions="1"), **CHINESE
     )
-    assert "只有模型 v2 支持丹麦语,因此无法用两个版本同时克隆。" in response.content.decode()
+    assert "只有模型 v2 支持丹麦语，因此无法用两个版本同时克隆。" in response.content.decode()
 
 
 def test_messages_after_submitting_are_in_chinese(staff_client, simulator, form_data):
@@ -136,7 +136,7 @@ def test_messages_after_submitting_are_in_chinese(staff_client, simulator, form_
 def test_the_task_page_in_chinese(staff_client, staff_user):
     task = completed_task(
         submitted_by=staff_user,
-        consent_text="我已获得说话人的许可,可以克隆这个声音",
+        consent_text="我已获得说话人的许可，可以克隆这个声音",
         consent_confirmed_at=FINISHED,
         last_response={"id": "audio_1", "note": "完成"},
     )
@@ -146,8 +146,8 @@ def test_the_task_page_in_chinese(staff_client, staff_user):
         '<h1 class="break">旁白,李伟,平静</h1>',
         ">复制 modelId、版本和语言</button>",
         ">下载试听音频<",
-        "22 小时 59 分钟后过期:请尽快使用这个 modelId,否则声音将丢失。",
-        "“我已获得说话人的许可,可以克隆这个声音”,由 mei 于 2026年3月2日 12:00 确认",
+        "22 小时 59 分钟后过期：请尽快使用这个 modelId，否则声音将丢失。",
+        "“我已获得说话人的许可，可以克隆这个声音”，由 mei 于 2026年3月2日 12:00 确认",
         ">服务方最近一次响应</h3>",
         "&quot;note&quot;: &quot;完成&quot;",
         ">编辑名称和备注</h2>",
@@ -168,7 +168,7 @@ def test_an_expired_model_id_in_chinese(staff_client):
     completed_task()
     with time_machine.travel(FINISHED + timedelta(days=4), tick=False):
         content = staff_client.get("/tasks/", **CHINESE).content.decode()
-    assert "已过期:除非在" in content
+    assert "已过期：除非在" in content
 
 
 def test_the_csv_export_in_chinese(staff_client, staff_user):
@@ -269,3 +269,57 @@ def test_translations_keep_every_placeholder():
         source = plural or msgid  # Chinese has one form, which reads like the English plural
         for pattern in (r"%\(\w+\)[sd]", r"\{\w+\}"):
             assert sorted(re.findall(pattern, source)) == sorted(re.findall(pattern, msgstr)), msgid
+
+
+# --- Chinese that reads as Chinese ----------------------------------------------------------------------
+
+# Han characters, CJK punctuation (。、「」), full-width forms (，：（）) and the curly quotes Chinese uses.
+CHINESE_CHARACTER = "[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\u201c\u201d]"
+# Placeholders and tags are not text: "%(when)s后" must not read as ")" beside "后".
+NOT_TEXT = re.compile(r"%\(\w+\)[sd]|\{\w+\}|<[^>]*>")
+HALF_WIDTH_BESIDE_CHINESE = re.compile(
+    rf"{CHINESE_CHARACTER} ?[,:;()]|[,:;()] ?{CHINESE_CHARACTER}|\([^()]*{CHINESE_CHARACTER}[^()]*\)"
+)
+
+
+def half_width_punctuation_in(text: str) -> list[str]:
+    """The places where ASCII , : ; ( ) sit beside Chinese (or a parenthesis holds Chinese)."""
+    return HALF_WIDTH_BESIDE_CHINESE.findall(NOT_TEXT.sub("X", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "is_wrong"),
+    [
+        ("演示模式:使用模拟的语音服务,不会向", True),
+        ("中文(普通话)", True),
+        ("模型 v1(24 种语言)", True),
+        ("只能修改名称和备注;已发送", True),
+        ("演示模式：使用模拟的语音服务，不会向", False),
+        ("模型 v1（24 种语言）", False),
+        ("例如粤语写作“Chinese,Yue”", False),
+        ("链接必须以 http:// 开头", False),
+        ("%(when)s后过期", False),
+        ('已按 <a href="%(url)s">%(name)s</a>（%(status)s）填好', False),
+    ],
+)
+def test_the_punctuation_check_tells_chinese_from_english_punctuation(text, is_wrong):
+    assert bool(half_width_punctuation_in(text)) is is_wrong
+
+
+def test_chinese_in_the_catalogue_takes_full_width_punctuation():
+    wrong = {
+        msgstr: found for msgstr in po_entries().values() if (found := half_width_punctuation_in(msgstr))
+    }
+    assert wrong == {}
+
+
+def test_language_and_version_labels_in_chinese_take_full_width_punctuation():
+    from django.utils import translation
+
+    from clones import languages
+
+    with translation.override("zh-hans"):
+        labels = [str(item.label) for item in languages.ALL_LANGUAGES]
+        labels += [str(label) for label in languages.VERSION_LABELS.values()]
+    assert "中文（普通话）" in labels and "模型 v1（24 种语言）" in labels
+    assert [label for label in labels if half_width_punctuation_in(label)] == []
