@@ -8,6 +8,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_credentials, get_failure_limit
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # The warning shows from this many tries left: early enough to stop and ask, late enough not to nag.
 WARN_WITH_TRIES_LEFT = 2
@@ -15,6 +16,16 @@ WARN_WITH_TRIES_LEFT = 2
 
 class SignInForm(AuthenticationForm):
     """After a wrong password, says how many tries are left when few are (django-axes counts them)."""
+
+    # Django's message says both fields "may be" case-sensitive and its Chinese says they "are": ours says
+    # the same thing in both languages, and what to check.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "Please enter a correct %(username)s and password. Both may be case-sensitive: check that "
+            "Caps Lock is off."
+        ),
+    }
 
     tries_left: int | None = None
     pause: timedelta | None = None

@@ -323,3 +323,14 @@ def test_language_and_version_labels_in_chinese_take_full_width_punctuation():
         labels += [str(label) for label in languages.VERSION_LABELS.values()]
     assert "中文（普通话）" in labels and "模型 v1（24 种语言）" in labels
     assert [label for label in labels if half_width_punctuation_in(label)] == []
+
+
+def test_a_wrong_password_says_both_fields_may_be_case_sensitive_in_either_language(staff_user):
+    from django.test import Client
+
+    wrong = {"username": "mei", "password": "not the password"}
+    english = Client(REMOTE_ADDR="203.0.113.21").post("/accounts/login/", wrong).content.decode()
+    chinese = Client(REMOTE_ADDR="203.0.113.22", **CHINESE).post("/accounts/login/", wrong).content.decode()
+    assert "Please enter a correct username and password. Both may be case-sensitive" in english
+    assert "请输入正确的用户名和密码。两者都可能区分大小写" in chinese
+    assert "两者都区分大小写" not in chinese  # Django's own Chinese: "both are case-sensitive"
