@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,6 +31,7 @@ from soundclone_site.logging import redact
 logger = logging.getLogger(__name__)
 
 CREATE_PATH = "/v1/soundCloning/clones"
+SPEECH_PATH = "/v1/soundCloning/audios"
 RESULT_PATH = "/v1/result/{id}"
 MAX_ID_LENGTH = 128
 WRAPPER_OK_CODE = 20000
@@ -99,6 +101,8 @@ class RemoteTask:
     raw: dict[str, Any]  # the safe stored copy of the answer (see safe_stored_copy)
     http_status: int
     duration_ms: int
+    # Speech tasks with subtitles: the subtitle file's link (http(s) only), once completed.
+    subtitle_url: str = ""
 
 
 def create_clone(*, file_url: str, content_text: str, sound_version: str, language: str) -> RemoteTask:
@@ -109,6 +113,47 @@ def create_clone(*, file_url: str, content_text: str, sound_version: str, langua
     answer = _request(
         "POST",
         CREATE_PATH,
+        json_body=body,
+        read_timeout=settings.SOUNDCLONE_CREATE_TIMEOUT,
+        deadline=settings.SOUNDCLONE_CREATE_DEADLINE,
+    )
+    return _parse_task(answer)
+
+
+def create_speech(
+    *,
+    model_id: str,
+    text: str,
+    sound_version: str,
+    language: str,
+    emotion: str,
+    speed: float | Decimal,
+    vol: float | Decimal,
+    pitch: int,
+    subtitle_enable: bool,
+    subtitle_type: str = "",
+) -> RemoteTask:
+    """Ask the service to speak `text` in the cloned voice `model_id`; returns the new task (usually queued).
+
+    The voice's version and language are always sent (the service's defaults need not match the voice).
+    `subtitle_type` "word" asks for word timings; anything else with `subtitle_enable` gives sentences.
+    """
+    body: dict[str, Any] = {
+        "modelId": model_id,
+        "contentText": text,
+        "soundVersion": sound_version,
+        "language": language,
+        "emotion": emotion,
+        "speed": float(speed),
+        "vol": float(vol),
+        "pitch": int(pitch),
+        "subtitleEnable": bool(subtitle_enable),
+    }
+    if subtitle_enable and subtitle_type == "word":
+        body["subtitleType"] = "word"
+    answer = _request(
+        "POST",
+        SPEECH_PATH,
         json_body=body,
         read_timeout=settings.SOUNDCLONE_CREATE_TIMEOUT,
         deadline=settings.SOUNDCLONE_CREATE_DEADLINE,
@@ -416,6 +461,7 @@ def _parse_task(answer: _Answer) -> RemoteTask:
         is_known_status=status is not None,
         model_id=_opaque_id(data.get("modelId")),
         audio_url=_web_url(data.get("audioUrl")),
+        subtitle_url=_web_url(data.get("subtitleFile")),
         error=_error_text(data.get("error")),
         raw=safe_stored_copy(data),
         http_status=answer.status_code,
@@ -522,3 +568,47 @@ def download_preview(url: str) -> DownloadedAudio:
         said = f"HTTP {exc.status_code}" if exc.status_code else ""
         raise UpstreamError(kind, message, status_code=exc.status_code, service_said=said) from exc
     return DownloadedAudio(fetched.content, fetched.content_type)
+
+
+# --- Subtitle files (speech tasks) -------------------------------------------------------------------------
+
+# A subtitle file is timings for at most 10,000 characters of text: a few hundred KB at most as JSON.
+MAX_SUBTITLE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    """A file fetched from the service's storage (a subtitle file)."""
+
+    content: bytes
+    content_type: str
+
+
+def download_subtitles(url: str) -> DownloadedFile:
+    """Fetch a speech task's subtitle file through the URL guard: public addresses only, at most 2 MB.
+
+    Its format is undocumented, so any content type is taken and the file is kept as the service gave it.
+    """
+    try:
+        fetched = fetch.fetch_public(
+            url,
+            max_bytes=MAX_SUBTITLE_BYTES,
+            deadline=settings.SOUNDCLONE_ARCHIVE_DEADLINE,
+            read_timeout=settings.SOUNDCLONE_ARCHIVE_TIMEOUT,
+            accept=None,
+            headers={"Accept": "application/json, text/*;q=0.9, */*;q=0.5"},
+        )
+    except fetch.FetchError as exc:
+        if exc.status_code == 404:
+            raise UpstreamError(
+                ErrorKind.NOT_FOUND,
+                "The subtitle file is no longer available.",
+                status_code=404,
+                service_said="HTTP 404",
+            ) from exc
+        kind, _message = _DOWNLOAD_FAILURES[exc.kind]
+        said = f"HTTP {exc.status_code}" if exc.status_code else ""
+        raise UpstreamError(
+            kind, "The subtitle file could not be downloaded.", status_code=exc.status_code, service_said=said
+        ) from exc
+    return DownloadedFile(fetched.content, fetched.content_type)

@@ -10,9 +10,12 @@ the response. Standard library only, so it imports without Django settings.
 Routes (relative to the server root)::
 
     POST /kyyReactApiServer/v1/soundCloning/clones   create a clone preview task (bearer auth)
+    POST /kyyReactApiServer/v1/soundCloning/audios   generate speech with a cloned voice (bearer auth)
     GET  /kyyReactApiServer/v1/result/<id>           query a task (bearer auth)
     GET  /kyyReactApiServer/files/<id>.wav           the preview audio: a "signed" public link, no auth,
                                                      honours one ``Range: bytes=a-b`` (206, for seeking)
+    GET  /kyyReactApiServer/files/speech/<id>.wav    a speech task's audio, signed the same way
+    GET  /kyyReactApiServer/files/speech/<id>.json   its subtitle file, when asked for, signed the same way
     anything else                                    404 ``{"message": "Not Found"}``
 
 Auth: ``Authorization: Bearer <key>``. Missing, malformed, or different from ``SimulatorConfig.api_key`` (when
@@ -58,6 +61,14 @@ poll-500-once         query          only the first query of the task: as poll-5
 unknown-status        query          while it would be processing, status ``training`` instead
 no-audio              query          completed, but ``modelId`` and ``audioUrl`` are null
 ====================  =============  ======================================================================
+
+Speech (``handle_speech``) validates every field as docs/upstream-api.md section 3 says (400 with a message):
+``modelId`` must be a completed preview's, still within 3 days of that preview (``MODEL_ID_LIFETIME_SECONDS``,
+on ``SimulatorConfig.clock``) unless an earlier generation with it has completed, which makes it permanent.
+The audio lasts 0.06 s a character (divided by ``speed``) plus the pauses (at most ``MAX_SPEECH_SECONDS``, all
+scaled down beyond that); the subtitle file is JSON ``{"sentences"|"words": [{"text", "start", "end"}]}`` in
+milliseconds, contiguous from 0 to the audio's length. Speech markers go in the text itself, as
+``[sim:marker,marker]`` (the same create and query markers as above; ``no-audio`` drops audio and subtitles).
 
 Markers on create are applied after auth and validation (a refused request never reaches them). Error bodies
 are never wrapped. Test helpers: ``SimulatorState.forget_audio(id)`` makes the task's audio URL answer 404 (to
@@ -234,6 +245,7 @@ class SimulatorState:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.tasks: dict[str, SimTask] = {}
+        self.speech_tasks: dict[str, SimSpeechTask] = {}
         self.request_log: list[tuple[str, str]] = []
         self.lock = threading.RLock()
         # Signs audio URLs; random per run, like a real signed link it means nothing outside this process.
@@ -247,12 +259,16 @@ class SimulatorState:
     def forget_task(self, task_id: str) -> None:
         """``GET /v1/result/{task_id}`` answers 404 from now on."""
         with self.lock:
+            if task_id in self.speech_tasks:
+                self.speech_tasks[task_id].is_task_forgotten = True
+                return
             self._task_or_key_error(task_id).is_task_forgotten = True
 
     def reset(self) -> None:
         """Drop every task and the request log (for a simulator shared by several tests)."""
         with self.lock:
             self.tasks.clear()
+            self.speech_tasks.clear()
             self.request_log.clear()
 
     def _task_or_key_error(self, task_id: str) -> SimTask:
@@ -356,6 +372,8 @@ def handle_result(
         state.request_log.append(("GET", f"/v1/result/{task_id}"))
         if not _is_authorized(state, authorization):
             return _json_response(401, {"message": "Invalid API key"})
+        if task_id in state.speech_tasks:
+            return _speech_result(state, state.speech_tasks[task_id], base_url=base_url)
         task = state.tasks.get(task_id)
         if task is None or task.is_task_forgotten:
             return _json_response(404, {"message": "Task not found"})
@@ -570,11 +588,445 @@ def generate_wav(seconds: float = 3.0, seed: str = "") -> bytes:
     return buffer.getvalue()
 
 
+# --- speech generation (docs/upstream-api.md section 3) ----------------------------------------------
+
+MODEL_ID_LIFETIME_SECONDS = 3 * 24 * 60 * 60
+SPEECH_TEXT_LIMIT = 10_000  # "fewer than 10,000 characters", <#x#> markers included: 9,999 pass
+SPEECH_EMOTIONS = ("happy", "sad", "angry", "fearful", "disgusted", "surprised", "neutral")
+SPEECH_SAMPLE_RATE = 8000  # 8 samples a millisecond: every timing below is a whole number of milliseconds
+SPEECH_MS_PER_CHARACTER = 60
+MAX_SPEECH_SECONDS = 15 * 60  # longer audio (thousands of pauses) is scaled down to this
+_PAUSE_MARKER = re.compile(r"<#(.*?)#>", re.DOTALL)
+_PAUSE_VALUE = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,2})?")
+_SPEECH_SIM_MARKER = re.compile(r"\[sim:([^\]]*)\]")
+_SPEECH_TOKEN = re.compile(r"<#(.*?)#>|(.)", re.DOTALL)
+_SENTENCE_ENDS = frozenset(".!?。！？…\n")
+_WIDE_CHARACTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+EXPIRED_MESSAGE = "modelId has expired: it was not used within 3 days of its preview"
+
+
+@dataclass
+class SimSpeechTask:
+    id: str
+    created_at: float
+    model_id: str
+    payload: dict[str, Any]  # the body exactly as received, for tests to inspect
+    text: str
+    emotion: str
+    speed: float
+    vol: float
+    pitch: int
+    subtitle_type: str  # "" (none), "sentence" or "word"
+    markers: frozenset[str]
+    query_count: int = 0
+    is_task_forgotten: bool = False
+    audio: bytes | None = field(default=None, repr=False)
+    subtitles: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+
+def handle_speech(
+    state: SimulatorState, *, authorization: str | None, body: bytes, base_url: str
+) -> SimResponse:
+    """``POST /v1/soundCloning/audios``."""
+    with state.lock:
+        state.request_log.append(("POST", "/v1/soundCloning/audios"))
+        if not _is_authorized(state, authorization):
+            return _json_response(401, {"message": "Invalid API key"})
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            payload = None
+        if not isinstance(payload, dict):
+            return _json_response(400, {"message": "Request body must be JSON"})
+        error, fields = _speech_fields(payload)
+        if error:
+            return _json_response(400, {"message": error})
+        text = fields["text"]
+        markers = frozenset(
+            marker.strip()
+            for group in _SPEECH_SIM_MARKER.findall(text)
+            for marker in group.split(",")
+            if marker.strip()
+        )
+        unknown = sorted(markers - KNOWN_MARKERS)
+        if unknown:
+            return _json_response(400, {"message": f"Unknown simulator marker: {', '.join(unknown)}"})
+        voice = _voice_of(state, fields["model_id"])
+        if voice is None:
+            return _json_response(400, {"message": "modelId not found"})
+        now = state.config.clock()
+        if now >= _voice_expires_at(state, voice) and _voice_permanent_at(state, voice.model_id, now) is None:
+            return _json_response(400, {"message": EXPIRED_MESSAGE})
+        refusal = _create_marker_response(markers)
+        if refusal is not None:
+            return refusal
+        task = SimSpeechTask(
+            id=f"audio_{uuid.uuid4()}",
+            created_at=now,
+            model_id=voice.model_id,
+            payload=payload,
+            text=text,
+            emotion=fields["emotion"],
+            speed=fields["speed"],
+            vol=fields["vol"],
+            pitch=fields["pitch"],
+            subtitle_type=fields["subtitle_type"],
+            markers=markers,
+        )
+        state.speech_tasks[task.id] = task
+        delay = state.config.slow_seconds if "create-slow" in markers else 0.0
+        if "create-hang" in markers:
+            delay = state.config.hang_seconds
+        if "create-notjson" in markers:
+            return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
+        return _wrapped_response(_speech_object(state, task, base_url=base_url), task.markers, delay)
+
+
+def is_model_id_permanent(state: SimulatorState, model_id: str) -> bool:
+    """Whether a completed generation has made this voice permanent (by the simulator's clock)."""
+    with state.lock:
+        return _voice_permanent_at(state, model_id, state.config.clock()) is not None
+
+
+def handle_speech_file(
+    state: SimulatorState, *, task_id: str, extension: str, query: str = "", range_header: str | None = None
+) -> SimResponse:
+    """``GET /files/speech/{id}.wav`` or ``.json``: a completed speech task's audio or subtitle file."""
+    with state.lock:
+        task = state.speech_tasks.get(task_id)
+        if (
+            task is None
+            or "no-audio" in task.markers
+            or _speech_status_of(state, task) != "completed"
+            or (extension == "json" and not task.subtitle_type)
+        ):
+            return _json_response(404, {"message": "Not Found"})
+        audio, subtitles = _speech_rendering(task)
+    if extension == "json":
+        key = "words" if task.subtitle_type == "word" else "sentences"
+        return _json_response(200, {key: subtitles})
+    size = len(audio)
+    byte_range = _parse_range(range_header, size)
+    if byte_range is None:
+        return SimResponse(200, audio, content_type="audio/wav", headers=(("Accept-Ranges", "bytes"),))
+    if byte_range == "unsatisfiable":
+        return SimResponse(416, b"", headers=(("Content-Range", f"bytes */{size}"),))
+    start, end = byte_range
+    return SimResponse(
+        206,
+        audio[start : end + 1],
+        content_type="audio/wav",
+        headers=(("Content-Range", f"bytes {start}-{end}/{size}"), ("Accept-Ranges", "bytes")),
+    )
+
+
+def speech_timeline(
+    text: str, *, speed: float = 1.0, subtitle_type: str = "sentence"
+) -> list[tuple[str, int]]:
+    """The text as subtitle units and their lengths in ms: sentences, or words (each CJK character one word).
+
+    Every character lasts 60 ms (divided by the speed) and every pause its length; a space or a pause counts
+    towards the unit before it (the first unit takes what comes before it), so the units follow each other
+    without gaps and their lengths add up to the audio's.
+    """
+    per_character = max(1, round(SPEECH_MS_PER_CHARACTER / speed))
+    units: list[list[Any]] = []  # [text, ms]
+    is_open = False  # whether the last unit still takes characters
+    is_ended = False  # sentences: the last unit has seen its full stop
+    leading = 0
+
+    def add_time(ms: int) -> None:
+        nonlocal leading
+        if units:
+            units[-1][1] += ms
+        else:
+            leading += ms
+
+    def add_character(character: str) -> None:
+        nonlocal is_open, leading
+        if not is_open:
+            units.append(["", leading])
+            leading = 0
+            is_open = True
+        units[-1][0] += character
+        units[-1][1] += per_character
+
+    for token in _SPEECH_TOKEN.finditer(_SPEECH_SIM_MARKER.sub("", text)):
+        pause, character = token.groups()
+        if pause is not None:
+            add_time(round(float(pause) * 1000))
+        elif subtitle_type == "word":
+            if character.isspace():
+                is_open = False
+                add_time(per_character)
+            elif _WIDE_CHARACTER.match(character):
+                is_open = False
+                add_character(character)
+                is_open = False
+            else:
+                add_character(character)
+        else:
+            if is_ended and not character.isspace() and character not in _SENTENCE_ENDS:
+                is_open = is_ended = False
+            if character.isspace() and not is_open:
+                add_time(per_character)
+            else:
+                add_character(character)
+            if character in _SENTENCE_ENDS:
+                is_ended = True
+    return [(unit_text.strip(), length) for unit_text, length in units]
+
+
+def _speech_fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The request's fields, checked one by one: (the first problem, or "", and the values)."""
+    model_id = payload.get("modelId")
+    if not isinstance(model_id, str) or not model_id.strip():
+        return "modelId is required", {}
+    text = payload.get("contentText")
+    if not isinstance(text, str) or not text.strip():
+        return "contentText is required", {}
+    if len(text) >= SPEECH_TEXT_LIMIT:
+        return f"contentText must be fewer than {SPEECH_TEXT_LIMIT} characters", {}
+    for marker in _PAUSE_MARKER.finditer(text):
+        value = marker.group(1)
+        if not _PAUSE_VALUE.fullmatch(value) or not 0.01 <= float(value) <= 99.99:
+            return f"pause <#{value}#> must be from 0.01 to 99.99 seconds, with at most two decimals", {}
+    if "<#" in _PAUSE_MARKER.sub("", text):
+        return "a pause marker is not closed: write <#x#>", {}
+    if not _SPEECH_SIM_MARKER.sub("", _PAUSE_MARKER.sub("", text)).strip():
+        return "contentText has nothing to say besides pauses", {}
+    sound_version = payload.get("soundVersion", "v1")
+    if sound_version is None:
+        sound_version = "v1"
+    if not isinstance(sound_version, str) or sound_version not in LANGUAGES_BY_VERSION:
+        return "soundVersion must be v1 or v2", {}
+    language = payload.get("language", "auto")
+    if language is None:
+        language = "auto"
+    if not isinstance(language, str) or language not in LANGUAGES_BY_VERSION[sound_version]:
+        return f"language {language} is not supported by soundVersion {sound_version}", {}
+    emotion = payload.get("emotion", "neutral")
+    if emotion not in SPEECH_EMOTIONS:
+        return f"emotion must be one of {', '.join(SPEECH_EMOTIONS)}", {}
+    speed = payload.get("speed", 1.0)
+    if not _is_number(speed) or not 0.5 <= speed <= 2:
+        return "speed must be a number from 0.5 to 2", {}
+    vol = payload.get("vol", 1.0)
+    if not _is_number(vol) or not 0 < vol <= 10:
+        return "vol must be a number above 0 and at most 10", {}
+    pitch = payload.get("pitch", 0)
+    if isinstance(pitch, bool) or not isinstance(pitch, int) or not -12 <= pitch <= 12:
+        return "pitch must be a whole number from -12 to 12", {}
+    subtitle_enable = payload.get("subtitleEnable", False)
+    if not isinstance(subtitle_enable, bool):
+        return "subtitleEnable must be true or false", {}
+    subtitle_type = payload.get("subtitleType")
+    if subtitle_type not in (None, "word", "sentence"):
+        return "subtitleType must be word (or omitted for sentences)", {}
+    return "", {
+        "model_id": model_id,
+        "text": text,
+        "emotion": emotion,
+        "speed": float(speed),
+        "vol": float(vol),
+        "pitch": pitch,
+        "subtitle_type": (subtitle_type or "sentence") if subtitle_enable else "",
+    }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _create_marker_response(markers: frozenset[str]) -> SimResponse | None:
+    if "create-400" in markers:
+        return _json_response(400, {"message": "The text could not be spoken"})
+    if "create-401" in markers:
+        return _json_response(401, {"message": "Invalid API key"})
+    if "create-403" in markers:
+        return _json_response(403, {"message": "This API key may not use soundCloning"})
+    if "create-422" in markers:
+        return _json_response(422, {"detail": "contentText could not be processed"})
+    if "create-429" in markers:
+        return _json_response(429, {"msg": "Too many requests"})
+    if "create-500" in markers:
+        return _json_response(500, {"error": {"message": "Internal error"}})
+    if "create-503" in markers:
+        return SimResponse(503, SERVICE_UNAVAILABLE_HTML, content_type="text/html")
+    if "create-wrapped-error" in markers:
+        return _json_response(200, {"code": 40001, "msg": "Insufficient balance", "data": None})
+    return None
+
+
+def _voice_of(state: SimulatorState, model_id: str) -> SimTask | None:
+    for task in state.tasks.values():
+        if (
+            task.model_id == model_id
+            and "no-audio" not in task.markers
+            and _status_of(state, task) == "completed"
+        ):
+            return task
+    return None
+
+
+def _completed_at(state: SimulatorState, created_at: float) -> float:
+    return created_at + state.config.queued_seconds + state.config.processing_seconds
+
+
+def _voice_expires_at(state: SimulatorState, voice: SimTask) -> float:
+    return _completed_at(state, voice.created_at) + MODEL_ID_LIFETIME_SECONDS
+
+
+def _voice_permanent_at(state: SimulatorState, model_id: str, now: float) -> float | None:
+    """When the first generation with this voice completed (None if none has): from then on it is kept."""
+    finished = [
+        _completed_at(state, task.created_at)
+        for task in state.speech_tasks.values()
+        if task.model_id == model_id and not task.markers & {"fail", "no-audio"}
+    ]
+    done = [moment for moment in finished if moment <= now]
+    return min(done) if done else None
+
+
+def _speech_status_of(state: SimulatorState, task: SimSpeechTask) -> str:
+    elapsed = state.config.clock() - task.created_at
+    if elapsed < state.config.queued_seconds:
+        return "queued"
+    if elapsed < state.config.queued_seconds + state.config.processing_seconds:
+        return "training" if "unknown-status" in task.markers else "processing"
+    return "failed" if "fail" in task.markers else "completed"
+
+
+def _speech_object(state: SimulatorState, task: SimSpeechTask, *, base_url: str) -> dict[str, Any]:
+    status = _speech_status_of(state, task)
+    audio_url = subtitle_url = error = None
+    if status == "completed" and "no-audio" not in task.markers:
+        audio_url = _signed_speech_url(state, task, "wav", base_url=base_url)
+        if task.subtitle_type:
+            subtitle_url = _signed_speech_url(state, task, "json", base_url=base_url)
+    if status == "failed":
+        error = "The voice could not speak this text"
+    return {
+        "id": task.id,
+        "object": "audio",
+        "created": int(task.created_at),
+        "model": "soundCloningAudio",
+        "status": status,
+        "modelId": task.model_id,
+        "audioUrl": audio_url,
+        "subtitleFile": subtitle_url,
+        "error": error,
+    }
+
+
+def _speech_result(state: SimulatorState, task: SimSpeechTask, *, base_url: str) -> SimResponse:
+    if task.is_task_forgotten:
+        return _json_response(404, {"message": "Task not found"})
+    task.query_count += 1
+    markers = task.markers
+    is_first_query = task.query_count == 1
+    if "poll-401" in markers:
+        return _json_response(401, {"message": "Invalid API key"})
+    if "poll-404" in markers:
+        return _json_response(404, {"message": "Task not found"})
+    if "poll-429" in markers or ("poll-429-once" in markers and is_first_query):
+        return _json_response(429, {"msg": "Too many requests"})
+    if "poll-500" in markers or ("poll-500-once" in markers and is_first_query):
+        return _json_response(500, {"error": {"message": "Internal error"}})
+    delay = state.config.slow_seconds if "poll-slow" in markers else 0.0
+    if "poll-notjson" in markers:
+        return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
+    return _wrapped_response(_speech_object(state, task, base_url=base_url), markers, delay)
+
+
+def _wrapped_response(data: Any, markers: frozenset[str], delay: float) -> SimResponse:
+    if "wrapped-str" in markers:
+        data = {"code": "20000", "msg": "ok", "data": data}
+    elif "wrapped" in markers:
+        data = {"code": 20000, "msg": "ok", "data": data}
+    return _json_response(200, data, delay_seconds=delay)
+
+
+def _signed_speech_url(state: SimulatorState, task: SimSpeechTask, extension: str, *, base_url: str) -> str:
+    expires = int(_completed_at(state, task.created_at)) + AUDIO_URL_LIFETIME_SECONDS
+    message = f"speech:{task.id}.{extension}:{expires}".encode()
+    signature = hmac.new(state.signing_key, message, hashlib.sha256).hexdigest()
+    return (
+        f"{base_url.rstrip('/')}/files/speech/{task.id}.{extension}?Expires={expires}&Signature={signature}"
+    )
+
+
+def _speech_rendering(task: SimSpeechTask) -> tuple[bytes, list[dict[str, Any]]]:
+    """The task's audio and subtitle timings, made once: the units in order, each a stretch of tones."""
+    if task.audio is not None and task.subtitles is not None:
+        return task.audio, task.subtitles
+    units = speech_timeline(task.text, speed=task.speed, subtitle_type=task.subtitle_type or "sentence")
+    total_ms = sum(length for _text, length in units)
+    if total_ms > MAX_SPEECH_SECONDS * 1000:
+        factor = MAX_SPEECH_SECONDS * 1000 / total_ms
+        units = [(text, max(1, int(length * factor))) for text, length in units]
+    subtitles: list[dict[str, Any]] = []
+    start = 0
+    for text, length in units:
+        subtitles.append({"text": text, "start": start, "end": start + length})
+        start += length
+    task.subtitles = subtitles
+    task.audio = speech_wav(units, seed=task.id, pitch=task.pitch, vol=task.vol)
+    return task.audio, subtitles
+
+
+def speech_wav(units: list[tuple[str, int]], *, seed: str = "", pitch: int = 0, vol: float = 1.0) -> bytes:
+    """Playable 16-bit mono WAV at 8000 Hz: each unit a run of short tones (one a character), then silence."""
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
+    base_frequency = 220.0 * 2 ** (pitch / 12)
+    amplitude = min(0.6, 0.2 + 0.04 * vol) * 32767
+    blocks: dict[tuple[int, int], bytes] = {}
+
+    def tone(step: int, count: int) -> bytes:
+        key = (step, count)
+        if key not in blocks:
+            frequency = base_frequency * 2 ** (_PENTATONIC_STEPS[step] / 12)
+            omega = 2 * math.pi * frequency / SPEECH_SAMPLE_RATE
+            samples = array(
+                "h",
+                (
+                    int(amplitude * math.sin(omega * n) * min(1.0, n / 40, (count - n) / 40))
+                    for n in range(count)
+                ),
+            )
+            if sys.byteorder == "big":
+                samples.byteswap()
+            blocks[key] = samples.tobytes()
+        return blocks[key]
+
+    frames = bytearray()
+    for index, (text, length) in enumerate(units):
+        samples_left = length * SPEECH_SAMPLE_RATE // 1000
+        voiced = min(samples_left, len(text) * SPEECH_MS_PER_CHARACTER * SPEECH_SAMPLE_RATE // 1000)
+        note = SPEECH_MS_PER_CHARACTER * SPEECH_SAMPLE_RATE // 1000
+        position = 0
+        while position < voiced:
+            count = min(note, voiced - position)
+            step = digest[(index + position // note) % 32] % len(_PENTATONIC_STEPS)
+            frames += tone(step, count)
+            position += count
+        frames += bytes(2 * (samples_left - voiced))  # the rest of the unit (pauses) is silence
+    buffer = BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SPEECH_SAMPLE_RATE)
+        wav.writeframes(bytes(frames))
+    return buffer.getvalue()
+
+
 # --- the WSGI wrapper -----------------------------------------------------------------------------
 
 _CREATE_PATH = f"{API_PREFIX}/v1/soundCloning/clones"
 _RESULT_PATH = re.compile(rf"{re.escape(API_PREFIX)}/v1/result/([^/]+)")
 _AUDIO_PATH = re.compile(rf"{re.escape(API_PREFIX)}/files/([^/]+)\.wav")
+_SPEECH_PATH = f"{API_PREFIX}/v1/soundCloning/audios"
+_SPEECH_FILE_PATH = re.compile(rf"{re.escape(API_PREFIX)}/files/speech/([^/]+)\.(wav|json)")
 _MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -609,6 +1061,17 @@ def _route(state: SimulatorState, environ: dict[str, Any], method: str) -> SimRe
     authorization = environ.get("HTTP_AUTHORIZATION")
     if path == _CREATE_PATH and method == "POST":
         return handle_create(state, authorization=authorization, body=_read_body(environ), base_url=base_url)
+    if path == _SPEECH_PATH and method == "POST":
+        return handle_speech(state, authorization=authorization, body=_read_body(environ), base_url=base_url)
+    match = _SPEECH_FILE_PATH.fullmatch(path)
+    if match and method in ("GET", "HEAD"):
+        return handle_speech_file(
+            state,
+            task_id=match.group(1),
+            extension=match.group(2),
+            query=environ.get("QUERY_STRING", ""),
+            range_header=environ.get("HTTP_RANGE"),
+        )
     match = _RESULT_PATH.fullmatch(path)
     if match and method == "GET":
         return handle_result(state, authorization=authorization, task_id=match.group(1), base_url=base_url)
