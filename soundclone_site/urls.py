@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from clones import views as clone_views
+from soundclone_site.passwords import PasswordChangeForm
 from soundclone_site.sign_in import SignInForm
 
 urlpatterns = [
@@ -15,6 +16,13 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Staff change their own password here; a forgotten one is set again by an administrator (see login.html).
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm),
+        name="password_change",
+    ),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", clone_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
