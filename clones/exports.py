@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import datetime, tzinfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,11 +30,19 @@ class _Line:
 def csv_rows(
     tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str]
 ) -> Iterator[str]:
-    """Yield the BOM and header, then one CSV line per task, reading the tasks in chunks."""
+    """The BOM and header, then one CSV line per task read in chunks; times in the reader's zone."""
+    # Taken now, while the reader's zone is active: the lines are written after the view, and the middleware
+    # that activates the zone, have returned.
+    return _lines(tasks, header=header, status_labels=status_labels, zone=timezone.get_current_timezone())
+
+
+def _lines(
+    tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str], zone: tzinfo
+) -> Iterator[str]:
     writer = _SafeWriter()
     yield UTF8_BOM + writer.writerow(header)
     for task in tasks.iterator(chunk_size=ROWS_PER_QUERY):
-        yield writer.writerow(_cells(task, status_labels))
+        yield writer.writerow(_cells(task, status_labels, zone))
 
 
 class _SafeWriter:
@@ -46,7 +55,7 @@ class _SafeWriter:
         return self._writer.writerow([_safe(cell) for cell in cells])
 
 
-def _cells(task: CloneTask, status_labels: dict[str, str]) -> Iterable[str]:
+def _cells(task: CloneTask, status_labels: dict[str, str], zone: tzinfo) -> Iterable[str]:
     expires_at = task.model_id_expires_at
     submitter = task.submitted_by.get_username() if task.submitted_by else ""
     return [
@@ -56,15 +65,15 @@ def _cells(task: CloneTask, status_labels: dict[str, str]) -> Iterable[str]:
         task.language,
         status_labels.get(task.status, task.status),
         submitter,
-        _timestamp(task.created_at),
-        _timestamp(expires_at) if expires_at else "",
+        _timestamp(task.created_at, zone),
+        _timestamp(expires_at, zone) if expires_at else "",
         task.file_url,
     ]
 
 
-def _timestamp(value) -> str:
-    """Local time, to the second, in a form every spreadsheet recognises as a date and time."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+def _timestamp(value: datetime, zone: tzinfo) -> str:
+    """ISO 8601 to the second with the reader's offset (2026-11-26T18:36:00+08:00): unambiguous anywhere."""
+    return timezone.localtime(value, zone).isoformat(timespec="seconds")
 
 
 def _safe(value: str) -> str:

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/archive/", views.task_archive, name="task-archive"),
     path("<int:pk>/restore/", views.task_restore, name="task-restore"),
     path("<int:pk>/audio/", views.task_audio, name="task-audio"),
+    path("time-zone/", views.time_zone_edit, name="time-zone"),
 ]

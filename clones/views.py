@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clones import exports, services
+from clones import exports, local_time, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
 from clones.models import CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
@@ -567,3 +567,51 @@ def _range_number(text: str) -> int | None:
         return None
     digits = text.lstrip("0") or "0"
     return int(digits) if len(digits) <= len(str(MAX_DATABASE_ID)) else MAX_DATABASE_ID + 1
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def time_zone_edit(request: HttpRequest) -> HttpResponse:
+    """The zone this person reads times in: picked from a list, or reported once by their browser.
+
+    timezone.js posts `detected=1` with the browser's zone when none is stored; that report never overrides a
+    zone the person picked, and is answered with JSON (the zone now stored) instead of a page.
+    """
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("clones:task-list")
+    current = timezone.get_current_timezone_name()
+    if request.method == "GET":
+        return _render_time_zone_form(request, selected=current, next_url=next_url)
+    name = request.POST.get("time_zone", "")
+    is_detected = request.POST.get("detected") == "1"
+    if not local_time.is_time_zone_name(name):
+        if is_detected:
+            return JsonResponse({"error": "unknown time zone"}, status=400)
+        return _render_time_zone_form(
+            request,
+            selected=current,
+            next_url=next_url,
+            error=_("Please choose a time zone from the list."),
+            status=400,
+        )
+    stored = local_time.time_zone_store(user=request.user, name=name, only_if_unset=is_detected)
+    request.session[local_time.SESSION_KEY] = stored
+    if is_detected:
+        return JsonResponse({"time_zone": stored})
+    messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": stored})
+    return redirect(next_url)
+
+
+def _render_time_zone_form(
+    request: HttpRequest, *, selected: str, next_url: str, error: str = "", status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    choices = [
+        (name, f"{name} ({local_time.offset_label(now.astimezone(local_time.zone_named(name)))})")
+        for name in local_time.time_zone_names()
+    ]
+    context = {"choices": choices, "selected": selected, "next_url": next_url, "error": error}
+    return render(request, "clones/time_zone.html", context, status=status)

@@ -9,6 +9,9 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import GZipMiddleware
 from django.template import loader
+from django.utils import timezone
+
+from clones import local_time
 
 logger = logging.getLogger(__name__)
 
@@ -67,4 +70,73 @@ class DatabaseUnavailableMiddleware:
         logger.error("database unavailable during %s %s: %s", request.method, request.path, exception)
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
         response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response
+
+
+class PersonalTimeZoneMiddleware:
+    """Shows times in the signed-in person's own zone: stored by them (or by their browser), else TIME_ZONE.
+
+    The stored name is read once per session and kept in it, so that the list's refresh (every few seconds
+    from every open tab) costs no query. The view that changes the zone updates the session too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = self._stored_zone_name(request)
+        zone = local_time.zone_named(name) if name else None
+        # Whether the person's zone is known: if not, timezone.js reports the browser's once.
+        request.time_zone_is_stored = zone is not None
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            # Threads serve one request after another: one person's zone must not reach the next request.
+            timezone.deactivate()
+
+    @staticmethod
+    def _stored_zone_name(request: HttpRequest) -> str:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return ""
+        session = request.session
+        if local_time.SESSION_KEY in session:
+            return session[local_time.SESSION_KEY]
+        try:
+            name = local_time.stored_time_zone_name(user)
+        except DatabaseError:
+            return ""  # the page itself will say the database is away; times fall back to TIME_ZONE
+        session[local_time.SESSION_KEY] = name
+        return name
+
+
+class BareNoContentMiddleware:
+    """A 204 No Content leaves with only the headers an answer without a body can use.
+
+    The list's refresh answers 204 when none of a tab's unfinished rows changed: every open tab gets one every
+    few seconds. The headers that describe or guard a body (the CSP, X-Frame-Options, nosniff, Vary,
+    Content-Language, Expires…) made up nine tenths of it, and none has anything to act on without a body or
+    a document. Listed first in MIDDLEWARE, so it sees the response after every other middleware has added to it.
+    Cookies (the session's renewal) are kept: Django keeps them apart from these headers.
+    """
+
+    KEPT_HEADERS = frozenset({"strict-transport-security", "retry-after", "location"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 204:
+            return response
+        for name in list(response.headers):
+            # htmx reads its instructions (HX-Trigger, HX-Redirect…) from headers: they stay.
+            if name.lower() not in self.KEPT_HEADERS and not name.lower().startswith("hx-"):
+                del response.headers[name]
+        # Never stored by a browser or a proxy: the next question must reach us.
+        response.headers["Cache-Control"] = "no-store"
         return response

@@ -147,7 +147,7 @@ def test_the_task_page_in_chinese(staff_client, staff_user):
         ">复制 modelId、版本和语言</button>",
         ">下载试听音频<",
         "22 小时 59 分钟后过期：请尽快使用这个 modelId，否则声音将丢失。",
-        "“我已获得说话人的许可，可以克隆这个声音”，由 mei 于 2026年3月2日 12:00 确认",
+        "“我已获得说话人的许可，可以克隆这个声音”，由 mei 于 2026年3月2日 12:00 UTC 确认",
         ">服务方最近一次响应</h3>",
         "&quot;note&quot;: &quot;完成&quot;",
         ">编辑名称和备注</h2>",

@@ -279,8 +279,8 @@ def test_the_export_holds_the_filtered_list_in_the_same_order(staff_client):
         make_task(name="Queued voice")
         body, rows = read_csv(staff_client.get("/tasks/export/?status=completed&sort=oldest"))
     assert [row[0] for row in rows[1:]] == ["Old voice", "New voice"]
-    assert rows[1][6] == "2026-03-02 12:00:00"
-    assert rows[1][7] == "2026-03-05 12:00:00"
+    assert rows[1][6] == "2026-03-02T12:00:00+00:00"
+    assert rows[1][7] == "2026-03-05T12:00:00+00:00"
 
 
 def test_the_export_link_carries_the_filters(staff_client):

@@ -1,10 +1,11 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import template
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from clones import local_time
 from clones.models import CloneTask
 
 register = template.Library()
@@ -57,3 +58,15 @@ def time_left_words(value: timedelta | None) -> str:
 def can_be_changed_by(task: CloneTask, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Whether this user may change this task: the one rule, CloneTask.can_be_changed_by."""
     return task.can_be_changed_by(user)
+
+
+@register.filter
+def local_datetime(value: datetime | None) -> str:
+    """Every date on every page, in the reader's zone: "26 Nov 2026, 18:36 CST" (English)."""
+    return local_time.local_datetime(value)
+
+
+@register.filter
+def iso_datetime(value: datetime | None) -> str:
+    """For <time datetime="…">: ISO 8601 with the reader's offset, 2026-11-26T18:36:00+08:00."""
+    return local_time.iso_datetime(value)
