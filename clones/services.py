@@ -8,20 +8,32 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from clones import client, languages
 from clones.client import ErrorKind, RemoteTask, UpstreamError
-from clones.models import CloneTask, TaskChange, TaskEvent
+from clones.models import (
+    DEFAULT_EMOTION,
+    DEFAULT_PITCH,
+    DEFAULT_SPEED,
+    DEFAULT_VOLUME,
+    CloneTask,
+    SpeechTask,
+    TaskChange,
+    TaskEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +70,12 @@ MESSAGE_NO_PREVIEW = gettext_noop(
 )
 MESSAGE_INTERNAL_ERROR = gettext_noop(
     "The studio ran into an internal error while checking this task; it will try again in an hour."
+)
+MESSAGE_NO_SPEECH_REASON = gettext_noop(
+    "The voice service could not generate this speech and gave no reason."
+)
+MESSAGE_NO_SPEECH_AUDIO = gettext_noop(
+    "The voice service reported the speech as finished but sent no audio (or no subtitles)."
 )
 MESSAGE_TOO_LONG = gettext_noop(
     "The voice service did not finish this task within the time limit, so we stopped waiting."
@@ -110,6 +128,22 @@ POLL_FIELDS = (
     "check_problem_detail",
     "updated_at",
 )
+# A speech task has no modelId of its own (it speaks with its voice's) and may carry a subtitle file.
+SPEECH_SEND_FIELDS = tuple(name for name in SEND_FIELDS if name != "model_id") + ("subtitle_url",)
+SPEECH_POLL_FIELDS = tuple(name for name in POLL_FIELDS if name != "model_id") + ("subtitle_url",)
+
+# A clone task or a speech task: the worker sends, polls and copies both with the code below.
+WorkedTask = CloneTask | SpeechTask
+
+
+def _send_fields(task: WorkedTask) -> tuple[str, ...]:
+    return SPEECH_SEND_FIELDS if isinstance(task, SpeechTask) else SEND_FIELDS
+
+
+def _poll_fields(task: WorkedTask) -> tuple[str, ...]:
+    return SPEECH_POLL_FIELDS if isinstance(task, SpeechTask) else POLL_FIELDS
+
+
 # The inputs a person fixes after the service refused them ("Fix and send again").
 INPUT_FIELDS = ("name", "notes", "file_url", "content_text", "sound_version", "language")
 
@@ -213,7 +247,7 @@ def task_fix_and_resend(
     return True
 
 
-def task_sync(*, task: CloneTask) -> None:
+def task_sync(*, task: WorkedTask) -> None:
     """Do the task's due work with the service: send it (new, or again after the service was busy), or ask
     for its status. Whatever the outcome, a sent task past the hard limit is marked failed."""
     now = timezone.now()
@@ -225,7 +259,7 @@ def task_sync(*, task: CloneTask) -> None:
             task.error = MESSAGE_UNCERTAIN
             task.send_started_at = None
             task.next_poll_at = None
-            task.save(update_fields=SEND_FIELDS)
+            task.save(update_fields=_send_fields(task))
             return
         _send(task)
         return
@@ -245,26 +279,25 @@ def task_sync(*, task: CloneTask) -> None:
         task.check_problem = task.check_problem_detail = ""
         _apply_remote(task, remote, now)
     _apply_hard_limit(task, now)
-    task.save(update_fields=POLL_FIELDS)
+    task.save(update_fields=_poll_fields(task))
     if task.is_completed:
         # The service's link may expire within a day: keep our own copy from the first moment.
-        task_copy_preview(task=task)
+        _copy_files(task)
 
 
-def task_defer_after_crash(*, task: CloneTask, due_field: str) -> None:
+def task_defer_after_crash(*, task: WorkedTask, due_field: str) -> None:
     """Push a task whose work raised out of the way for a while, so that one bad task never becomes a
     crash loop (a traceback every lease); the hard limit still applies to it."""
     now = timezone.now()
     fields = {due_field: now + CRASH_RETRY_DELAY, "updated_at": now}
+    rows = type(task)._default_manager.filter(pk=task.pk)
     if due_field == "next_poll_at":
         fields.update(check_problem=MESSAGE_INTERNAL_ERROR, check_problem_detail="")
-        CloneTask.objects.filter(pk=task.pk, checks_failing_since__isnull=True).update(
-            checks_failing_since=now
-        )
-    CloneTask.objects.filter(pk=task.pk).update(**fields)
+        rows.filter(checks_failing_since__isnull=True).update(checks_failing_since=now)
+    rows.update(**fields)
     task.refresh_from_db()
     if _apply_hard_limit(task, now):
-        task.save(update_fields=POLL_FIELDS)
+        task.save(update_fields=_poll_fields(task))
 
 
 def task_claim_next(*, now: datetime | None = None) -> CloneTask | None:
@@ -335,7 +368,7 @@ def task_claim_next_copy(*, now: datetime | None = None) -> CloneTask | None:
     return _claim(CloneTask.objects.all(), "audio_copy_next_at", now or timezone.now())
 
 
-def _claim(candidates: QuerySet[CloneTask], due_field: str, now: datetime) -> CloneTask | None:
+def _claim(candidates: QuerySet, due_field: str, now: datetime) -> WorkedTask | None:
     """Claim the row of `candidates` whose `due_field` is oldest and past, by moving it past the lease."""
     for _attempt in range(5):
         candidate = (
@@ -351,15 +384,14 @@ def _claim(candidates: QuerySet[CloneTask], due_field: str, now: datetime) -> Cl
         # after the other and the second matches no row, so it tries the next candidate. A worker killed
         # mid-task leaves a lease that simply runs out, and the row is due again. Every call to the service
         # has a total deadline shorter than the lease, so a live worker always finishes before it runs out.
-        claimed = CloneTask.objects.filter(pk=pk, **{due_field: due_at}).update(
-            **{due_field: now + _claim_lease()}
-        )
+        rows = candidates.model._default_manager
+        claimed = rows.filter(pk=pk, **{due_field: due_at}).update(**{due_field: now + _claim_lease()})
         if claimed:
-            return CloneTask.objects.get(pk=pk)
+            return rows.get(pk=pk)
     return None
 
 
-def _send(task: CloneTask) -> UpstreamError | None:
+def _send(task: WorkedTask) -> UpstreamError | None:
     """Send the task's create request and record the outcome on it; returns the failure, if any."""
     now = timezone.now()
     task.send_attempts += 1
@@ -367,17 +399,12 @@ def _send(task: CloneTask) -> UpstreamError | None:
     # Written before the request: if this process dies mid-request, the next worker knows (see task_sync).
     task.save(update_fields=["send_attempts", "send_started_at", "updated_at"])
     try:
-        remote = client.create_clone(
-            file_url=task.file_url,
-            content_text=task.content_text,
-            sound_version=task.sound_version,
-            language=task.language,
-        )
+        remote = _create_remotely(task)
     except UpstreamError as exc:
         logger.warning("task send failed task=%s kind=%s status=%s", task.pk, exc.kind, exc.status_code)
         task.send_started_at = None
         _record_send_failure(task, exc, now)
-        task.save(update_fields=SEND_FIELDS)
+        task.save(update_fields=_send_fields(task))
         _record_event(task, TaskEvent.Kind.SEND, exc.status_code, str(exc.kind), 0)
         return exc
     task.send_started_at = None
@@ -385,13 +412,36 @@ def _send(task: CloneTask) -> UpstreamError | None:
     task.sent_at = now
     task.error = ""
     _apply_remote(task, remote, now)
-    task.save(update_fields=SEND_FIELDS)
+    task.save(update_fields=_send_fields(task))
     _record_event(task, TaskEvent.Kind.SEND, remote.http_status, remote.raw_status, remote.duration_ms)
     logger.info("task accepted task=%s upstream_id=%s status=%s", task.pk, remote.id, remote.raw_status)
     return None
 
 
-def _record_send_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> None:
+def _create_remotely(task: WorkedTask) -> RemoteTask:
+    """The create request of the task's kind: a clone preview, or speech with its voice."""
+    if isinstance(task, SpeechTask):
+        return client.create_speech(
+            model_id=task.voice.model_id,
+            text=task.content_text,
+            sound_version=task.sound_version,
+            language=task.language,
+            emotion=task.emotion,
+            speed=task.speed,
+            vol=task.volume,
+            pitch=task.pitch,
+            subtitle_enable=task.wants_subtitles,
+            subtitle_type=task.subtitles,
+        )
+    return client.create_clone(
+        file_url=task.file_url,
+        content_text=task.content_text,
+        sound_version=task.sound_version,
+        language=task.language,
+    )
+
+
+def _record_send_failure(task: WorkedTask, exc: UpstreamError, now: datetime) -> None:
     if exc.kind == ErrorKind.REJECTED:
         # The service certainly made nothing of it: the person fixes the input and sends it again.
         _finish(task, Status.REFUSED, error=exc.message)
@@ -418,7 +468,7 @@ def _record_send_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> 
         task.next_poll_at = None
 
 
-def _record_copy_failure(task: CloneTask, exc: Exception, duration_ms: int) -> None:
+def _record_copy_failure(task: WorkedTask, exc: Exception, duration_ms: int) -> None:
     status_code = exc.status_code if isinstance(exc, UpstreamError) else None
     _record_event(task, TaskEvent.Kind.COPY, status_code, str(getattr(exc, "message", exc)), duration_ms)
     if task.audio_copy_attempts >= MAX_COPY_ATTEMPTS:
@@ -428,7 +478,7 @@ def _record_copy_failure(task: CloneTask, exc: Exception, duration_ms: int) -> N
     else:
         task.audio_copy_next_at = timezone.now() + _copy_backoff(task.audio_copy_attempts)
         logger.warning("preview copy failed task=%s error=%s; will try again", task.pk, exc)
-    CloneTask.objects.filter(pk=task.pk).update(
+    type(task)._default_manager.filter(pk=task.pk).update(
         audio_copy_attempts=task.audio_copy_attempts, audio_copy_next_at=task.audio_copy_next_at
     )
 
@@ -446,7 +496,7 @@ CHECK_PROBLEMS = {
 }
 
 
-def _record_poll_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> None:
+def _record_poll_failure(task: WorkedTask, exc: UpstreamError, now: datetime) -> None:
     if exc.kind == ErrorKind.NOT_FOUND:
         logger.warning("task unknown to the service task=%s upstream_id=%s", task.pk, task.upstream_id)
         _finish(task, Status.FAILED, error=MESSAGE_NOT_FOUND)
@@ -460,7 +510,7 @@ def _record_poll_failure(task: CloneTask, exc: UpstreamError, now: datetime) -> 
     logger.warning("task poll failed task=%s kind=%s status=%s", task.pk, exc.kind, exc.status_code)
 
 
-def _apply_hard_limit(task: CloneTask, now: datetime) -> bool:
+def _apply_hard_limit(task: WorkedTask, now: datetime) -> bool:
     """Mark a sent task failed once it has run past the hard limit, whatever its last check said."""
     if task.status not in CloneTask.SENT_STATUSES or now < task.gives_up_at:
         return False
@@ -470,7 +520,7 @@ def _apply_hard_limit(task: CloneTask, now: datetime) -> bool:
     return True
 
 
-def _apply_remote(task: CloneTask, remote: RemoteTask, now: datetime) -> None:
+def _apply_remote(task: WorkedTask, remote: RemoteTask, now: datetime) -> None:
     """Record what the service said about the task."""
     if not remote.is_known_status and remote.raw_status != task.upstream_status:
         logger.warning(
@@ -478,7 +528,20 @@ def _apply_remote(task: CloneTask, remote: RemoteTask, now: datetime) -> None:
         )
     task.upstream_status = remote.raw_status
     task.last_response = remote.raw
-    if remote.status == Status.COMPLETED:
+    if remote.status == Status.COMPLETED and isinstance(task, SpeechTask):
+        if remote.audio_url and (remote.subtitle_url or not task.wants_subtitles):
+            task.audio_url = remote.audio_url
+            task.subtitle_url = remote.subtitle_url
+            task.audio_copy_next_at = now
+            _finish(task, Status.COMPLETED)
+            _make_voice_permanent(task, now)
+            return
+        task.incomplete_results += 1
+        if task.incomplete_results >= MAX_INCOMPLETE_RESULTS:
+            _finish(task, Status.FAILED, error=MESSAGE_NO_SPEECH_AUDIO)
+            return
+        task.status = Status.PROCESSING
+    elif remote.status == Status.COMPLETED:
         if remote.model_id and remote.audio_url:
             task.model_id = remote.model_id
             task.audio_url = remote.audio_url
@@ -491,14 +554,15 @@ def _apply_remote(task: CloneTask, remote: RemoteTask, now: datetime) -> None:
             return
         task.status = Status.PROCESSING
     elif remote.status == Status.FAILED:
-        _finish(task, Status.FAILED, error=remote.error or MESSAGE_NO_REASON)
+        no_reason = MESSAGE_NO_SPEECH_REASON if isinstance(task, SpeechTask) else MESSAGE_NO_REASON
+        _finish(task, Status.FAILED, error=remote.error or no_reason)
         return
     else:
         task.status = remote.status
     task.next_poll_at = now + _poll_delay(task, now)
 
 
-def _finish(task: CloneTask, status: CloneTask.Status, *, error: str = "") -> None:
+def _finish(task: WorkedTask, status: CloneTask.Status, *, error: str = "") -> None:
     task.status = status
     task.error = error
     task.finished_at = timezone.now()
@@ -506,7 +570,7 @@ def _finish(task: CloneTask, status: CloneTask.Status, *, error: str = "") -> No
     logger.info("task finished task=%s status=%s", task.pk, status)
 
 
-def _poll_delay(task: CloneTask, now: datetime) -> timedelta:
+def _poll_delay(task: WorkedTask, now: datetime) -> timedelta:
     """Every 5 s while a task is young (the contract's pace), then less often as it ages."""
     base = settings.SOUNDCLONE_POLL_INTERVAL
     age = now - (task.sent_at or task.created_at)
@@ -538,10 +602,15 @@ def _backoff(failures: int) -> timedelta:
 
 
 def _record_event(
-    task: CloneTask, kind: str, http_status: int | None, outcome: str, duration_ms: int
+    task: WorkedTask, kind: str, http_status: int | None, outcome: str, duration_ms: int
 ) -> None:
+    voice = task
+    if isinstance(task, SpeechTask):
+        # Speech exchanges go in their voice's history (and so count for the refused-key banner).
+        voice = task.voice
+        outcome = f"speech #{task.pk}: {outcome}"
     TaskEvent.objects.create(
-        task=task, kind=kind, http_status=http_status, outcome=outcome[:200], duration_ms=duration_ms
+        task=voice, kind=kind, http_status=http_status, outcome=outcome[:200], duration_ms=duration_ms
     )
 
 
@@ -655,3 +724,252 @@ def task_submit_both_versions(
     if duplicates == 2:
         raise DuplicatePairSubmission((first, second))
     return first, second
+
+
+# --- Speech with a cloned voice, and keeping voices (issue 12) ----------------------------------------------
+
+# "Keep this voice" speaks one short sentence in the voice's own language; others fall back to English.
+KEEP_ALIVE_SENTENCES = {
+    "Chinese": "你好，这是我的声音。",
+    "Chinese,Yue": "你好，呢個係我嘅聲音。",
+    "English": "Hello, this is my voice.",
+    "Japanese": "こんにちは、これは私の声です。",
+    "Korean": "안녕하세요, 제 목소리입니다.",
+    "Spanish": "Hola, esta es mi voz.",
+    "French": "Bonjour, voici ma voix.",
+    "German": "Hallo, das ist meine Stimme.",
+    "Portuguese": "Olá, esta é a minha voz.",
+    "Italian": "Ciao, questa è la mia voce.",
+    "Russian": "Здравствуйте, это мой голос.",
+}
+# What the reminder is about: a voice lapsing within this long (the list's "expiring soon").
+REMINDER_BEFORE = timedelta(hours=24)
+# A subtitle file is JSON timings (or whatever the service sends): kept with the extension it reads as.
+SUBTITLE_EXTENSIONS = {"application/json": "json", "text/vtt": "vtt", "application/x-subrip": "srt"}
+
+
+class VoiceUnavailable(Exception):
+    """The voice cannot speak: not completed, no modelId, or its modelId has lapsed."""
+
+
+class DuplicateSpeechSubmission(Exception):
+    """This speech form was already submitted: the speech task it created is attached."""
+
+    def __init__(self, task: SpeechTask) -> None:
+        super().__init__(f"form already submitted as speech task {task.pk}")
+        self.task = task
+
+
+def speech_submit(
+    *,
+    user: AbstractBaseUser | None,
+    voice: CloneTask,
+    text: str,
+    sound_version: str,
+    language: str,
+    emotion: str,
+    speed: Decimal,
+    volume: Decimal,
+    pitch: int,
+    subtitles: str,
+    form_token: uuid.UUID | None,
+    is_keep_alive: bool = False,
+) -> SpeechTask:
+    """Store a speech task for the worker to send at once (as task_submit does for clones).
+
+    Raises VoiceUnavailable when the voice cannot speak, DuplicateSpeechSubmission for a resent form.
+    """
+    if not voice.can_generate_speech:
+        raise VoiceUnavailable(f"voice {voice.pk} cannot generate speech")
+    try:
+        with transaction.atomic():
+            task = SpeechTask.objects.create(
+                voice=voice,
+                content_text=text,
+                sound_version=sound_version,
+                language=language,
+                emotion=emotion,
+                speed=speed,
+                volume=volume,
+                pitch=pitch,
+                subtitles=subtitles,
+                is_keep_alive=is_keep_alive,
+                submitted_by=user,
+                form_token=form_token,
+                status=Status.SUBMITTING,
+                next_poll_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        existing = SpeechTask.objects.filter(form_token=form_token).first() if form_token else None
+        if existing is None:
+            raise
+        raise DuplicateSpeechSubmission(existing) from exc
+    logger.info("speech stored for sending speech=%s voice=%s", task.pk, voice.pk)
+    return task
+
+
+def voice_keep_alive(*, voice: CloneTask, user: AbstractBaseUser) -> SpeechTask:
+    """ "Keep this voice": one short generation in the voice's language, which makes it permanent once it
+    completes. A second click while one is on its way (or done) returns that one: it is paid for once."""
+    existing = (
+        voice.speech_tasks.filter(is_keep_alive=True)
+        .exclude(status__in=[Status.FAILED, Status.REFUSED, Status.NOT_SENT])
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return speech_submit(
+        user=user,
+        voice=voice,
+        text=KEEP_ALIVE_SENTENCES.get(voice.language, KEEP_ALIVE_SENTENCES["English"]),
+        sound_version=voice.sound_version,
+        language=voice.language,
+        emotion=DEFAULT_EMOTION,
+        speed=DEFAULT_SPEED,
+        volume=DEFAULT_VOLUME,
+        pitch=DEFAULT_PITCH,
+        subtitles=SpeechTask.Subtitles.NONE,
+        form_token=None,
+        is_keep_alive=True,
+    )
+
+
+def voice_mark_in_use(*, voice: CloneTask, user: AbstractBaseUser) -> bool:
+    """Record that someone used the voice in another tool: its countdown stops. False if it cannot be
+    marked (marked already, kept for good, not completed, or lapsed already)."""
+    if not voice.can_generate_speech or voice.is_kept:
+        return False
+    now = timezone.now()
+    marked = CloneTask.objects.filter(
+        pk=voice.pk, marked_in_use_at__isnull=True, permanent_at__isnull=True
+    ).update(marked_in_use_at=now, marked_in_use_by=user, updated_at=now)
+    voice.refresh_from_db(fields=["marked_in_use_at", "marked_in_use_by", "updated_at"])
+    if marked:
+        _record_change(voice, user, TaskChange.Action.MARKED_IN_USE)
+        logger.info("voice marked as in use task=%s by=%s", voice.pk, user.pk)
+    return bool(marked)
+
+
+def _make_voice_permanent(task: SpeechTask, now: datetime) -> None:
+    """The first completed generation keeps the voice for good (the service's rule); later ones change
+    nothing."""
+    if CloneTask.objects.filter(pk=task.voice_id, permanent_at__isnull=True).update(
+        permanent_at=now, updated_at=now
+    ):
+        logger.info("voice made permanent task=%s by speech=%s", task.voice_id, task.pk)
+
+
+def speech_claim_next(*, now: datetime | None = None) -> SpeechTask | None:
+    """Claim the most overdue speech send or status query, or return None when nothing is due."""
+    due = SpeechTask.objects.filter(status__in=CloneTask.POLLED_STATUSES)
+    return _claim(due, "next_poll_at", now or timezone.now())
+
+
+def speech_claim_next_copy(*, now: datetime | None = None) -> SpeechTask | None:
+    """Claim the completed speech task whose audio copy is most overdue, or return None."""
+    return _claim(SpeechTask.objects.all(), "audio_copy_next_at", now or timezone.now())
+
+
+def _copy_files(task: WorkedTask) -> bool:
+    if isinstance(task, SpeechTask):
+        return speech_copy_files(task=task)
+    return task_copy_preview(task=task)
+
+
+def speech_copy_files(*, task: SpeechTask) -> bool:
+    """Copy a completed speech task's audio (and subtitle file) into our storage; retry later on failure."""
+    if not task.is_completed or not task.audio_url:
+        return False
+    needs_audio = not task.audio_file
+    needs_subtitles = bool(task.subtitle_url) and not task.subtitle_file
+    if not needs_audio and not needs_subtitles:
+        return False
+    task.audio_copy_attempts += 1
+    started = time.monotonic()
+    stored: dict[str, str] = {}
+    size = 0
+    try:
+        if needs_audio:
+            audio = client.download_preview(task.audio_url)
+            extension = client.AUDIO_CONTENT_TYPES[audio.content_type]
+            stored["audio_file"] = _store_whole(f"speech/speech-{task.pk}.{extension}", audio.content)
+            size += len(audio.content)
+        if needs_subtitles:
+            subtitles = client.download_subtitles(task.subtitle_url)
+            extension = SUBTITLE_EXTENSIONS.get(subtitles.content_type, "txt")
+            stored["subtitle_file"] = _store_whole(f"speech/speech-{task.pk}.{extension}", subtitles.content)
+            size += len(subtitles.content)
+    except (UpstreamError, OSError) as exc:
+        if stored:
+            SpeechTask.objects.filter(pk=task.pk).update(**stored)
+            for name, value in stored.items():
+                getattr(task, name).name = value
+        _record_copy_failure(task, exc, int((time.monotonic() - started) * 1000))
+        return False
+    for name, value in stored.items():
+        getattr(task, name).name = value
+    task.audio_copy_next_at = None
+    SpeechTask.objects.filter(pk=task.pk).update(
+        **stored, audio_copy_attempts=task.audio_copy_attempts, audio_copy_next_at=None
+    )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _record_event(task, TaskEvent.Kind.COPY, 200, f"{size} bytes", duration_ms)
+    logger.info("speech copied speech=%s bytes=%s duration_ms=%s", task.pk, size, duration_ms)
+    return True
+
+
+def speech_file_missing(*, task: SpeechTask, field_name: str) -> None:
+    """Our copy of a speech file is gone: copy it again from the service."""
+    file = getattr(task, field_name)
+    logger.error("archived speech file missing speech=%s file=%s; copying it again", task.pk, file.name)
+    SpeechTask.objects.filter(pk=task.pk, **{field_name: file.name}).update(
+        **{field_name: ""}, audio_copy_attempts=0, audio_copy_next_at=timezone.now()
+    )
+    file.name = ""
+
+
+def voice_send_reminders(*, now: datetime | None = None) -> int:
+    """Email each submitter whose unused voice lapses within a day, once per voice; returns how many went.
+
+    Does nothing unless email is configured (EMAIL_URL, or the console in demo mode).
+    """
+    if not settings.EMAIL_CONFIGURED:
+        return 0
+    now = now or timezone.now()
+    due = (
+        CloneTask.objects.expiring_soon(now)
+        .filter(reminder_sent_at__isnull=True, archived_at__isnull=True, submitted_by__isnull=False)
+        .exclude(submitted_by__email="")
+        .select_related("submitted_by")
+    )
+    sent = 0
+    for voice in due[:100]:
+        # Claimed first, so that two pollers never send the same reminder.
+        if not CloneTask.objects.filter(pk=voice.pk, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=now
+        ):
+            continue
+        try:
+            _send_reminder(voice)
+        except Exception:
+            # Not sent after all: the next pass tries again.
+            logger.exception("reminder email failed task=%s", voice.pk)
+            CloneTask.objects.filter(pk=voice.pk).update(reminder_sent_at=None)
+            continue
+        sent += 1
+        logger.info("reminder sent task=%s to=%s", voice.pk, voice.submitted_by_id)
+    return sent
+
+
+def _send_reminder(voice: CloneTask) -> None:
+    user = voice.submitted_by
+    # The studio does not know each person's language: the email is in both (the template has each).
+    context = {
+        "voice": voice,
+        "voice_url": settings.STUDIO_BASE_URL.rstrip("/") + voice.get_absolute_url(),
+        "expires_at": voice.model_id_expires_at,
+    }
+    with translation.override("en"):
+        body = render_to_string("clones/speech_reminder_email.txt", context)
+    subject = f"SoundClone Studio: “{voice.name}” lapses within a day unless it is used"
+    send_mail(" ".join(subject.split())[:200], body, None, [user.email])

@@ -57,7 +57,9 @@ def _owner_only(path: Path, *, create: bool = False) -> None:
 SOUNDCLONE_API_KEY = _read_secret("SOUNDCLONE_API_KEY")
 # Without a key we run against the bundled simulator: the demo mode that `make run` starts.
 DEMO_MODE = not SOUNDCLONE_API_KEY
-SOUNDCLONE_SIMULATOR_PORT = env.int("SOUNDCLONE_SIMULATOR_PORT", default=8765)
+# The demo's simulator listens 765 above the web port (8765 for 8000), so that a second copy of the studio on
+# another PORT gets a simulator of its own; run_studio passes the port it chose to every process it starts.
+SOUNDCLONE_SIMULATOR_PORT = env.int("SOUNDCLONE_SIMULATOR_PORT", default=env.int("PORT", default=8000) + 765)
 SOUNDCLONE_BASE_URL = env.str(
     "SOUNDCLONE_BASE_URL",
     default=(
@@ -114,8 +116,12 @@ for _name, _seconds in {
             f"SOUNDCLONE_POLL_LEASE_SECONDS ({SOUNDCLONE_POLL_LEASE_SECONDS:g}), so that no call to the "
             "voice service outlives a poller's hold on its task."
         )
-# How often a browser asks our database for news of its unfinished rows (visible tab; hidden tabs slow down).
-SOUNDCLONE_BROWSER_REFRESH_SECONDS = env.float("SOUNDCLONE_BROWSER_REFRESH_SECONDS", default=3.0)
+# How often an open list asks our database for news of its unfinished rows: no more often than the worker asks
+# the service about a young task (SOUNDCLONE_POLL_INTERVAL), since the database cannot know more sooner. Older
+# rows are asked about 1.6 times less often, hidden tabs 6 times less often (static/js/app.js).
+SOUNDCLONE_BROWSER_REFRESH_SECONDS = env.float(
+    "SOUNDCLONE_BROWSER_REFRESH_SECONDS", default=SOUNDCLONE_POLL_INTERVAL
+)
 
 # --- Django core -------------------------------------------------------------------------------------------
 
@@ -158,6 +164,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every response last: a 204 leaves with no header it cannot use.
+    "soundclone_site.middleware.BareNoContentMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so that static files carry the policy too (an SVG opened directly is a document).
     "soundclone_site.security.ContentSecurityPolicyMiddleware",
@@ -375,6 +383,19 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=1
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "soundclone_site.security.client_ip_address"
+
+# --- Email: reminders before an unused voice lapses (issue 12) --------------------------------------------
+
+# EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:password@smtp.example.com:587 . Unset: no email
+# is sent (reminders are off), except in demo mode, where emails are written to the console.
+EMAIL_URL = _read_secret("EMAIL_URL") or ("consolemail://" if DEMO_MODE else "")
+EMAIL_CONFIGURED = bool(EMAIL_URL)
+if EMAIL_URL:
+    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, …
+    globals().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SoundClone Studio <studio@localhost>")
+# The studio's own address, for links in emails (a background job has no request to take it from).
+STUDIO_BASE_URL = env.str("STUDIO_BASE_URL", default="http://localhost:8000")
 
 # --- Logging -----------------------------------------------------------------------------------------------
 

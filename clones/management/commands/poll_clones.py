@@ -1,4 +1,4 @@
-"""Send new tasks to the voice service and follow unfinished ones: one pass by default, forever with --loop."""
+"""Send clone and speech tasks to the voice service and follow them: one pass by default, --loop forever."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from clones import services
-from clones.models import CloneTask, PollerHeartbeat
+from clones.models import CloneTask, PollerHeartbeat, SpeechTask
 
 logger = logging.getLogger("clones.poller")
 
@@ -27,12 +27,14 @@ IDLE_SLEEP_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0
 # After a database error (a locked SQLite file, a PostgreSQL restart) wait 1 s, 2 s, 4 s … at most this long.
 MAX_DATABASE_BACKOFF_SECONDS = 30.0
+# Reminders are due a day ahead: looking once a minute is plenty.
+REMINDER_SECONDS = 60.0
 
 
 class Command(BaseCommand):
     help = (
-        "Sends new clone tasks to the voice service and checks unfinished ones "
-        "(one pass; --loop to keep going)."
+        "Sends new clone and speech tasks to the voice service, checks unfinished ones and emails reminders "
+        "before unused voices lapse (one pass; --loop to keep going)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -50,6 +52,7 @@ class Command(BaseCommand):
         self.is_stopping = False
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.last_beat = 0.0
+        self.last_reminders = 0.0
         # When a worker last finished a pass without a database error: the heartbeat only vouches for that.
         self.last_good_pass = time.monotonic()
         signal.signal(signal.SIGTERM, self._stop)
@@ -58,6 +61,7 @@ class Command(BaseCommand):
             # One pass, in this thread (tests and cron): everything that is due now, then stop.
             while not self.is_stopping and self.work_once():
                 pass
+            self.send_reminders_if_due(force=True)
             self.beat_if_due(force=True)
             return
         count = max(1, workers or settings.SOUNDCLONE_WORKERS)
@@ -71,6 +75,7 @@ class Command(BaseCommand):
             thread.start()
         while not self.is_stopping:
             self._beat_safely()
+            self.send_reminders_if_due()
             self._sleep(1.0)
         for thread in threads:
             # Each worker finishes the task in hand (every call to the service has a deadline) and stops.
@@ -89,7 +94,9 @@ class Command(BaseCommand):
                 except DatabaseError as exc:
                     # A locked or restarting database must not stop the worker: wait and try again.
                     backoff = min(max(backoff * 2, 1.0), MAX_DATABASE_BACKOFF_SECONDS)
-                    logger.warning("database unavailable (%s); the worker tries again in %.0f s", exc, backoff)
+                    logger.warning(
+                        "database unavailable (%s); the worker tries again in %.0f s", exc, backoff
+                    )
                     connections.close_all()
                     self._sleep(backoff)
                     continue
@@ -101,18 +108,38 @@ class Command(BaseCommand):
             connections.close_all()
 
     def work_once(self) -> bool:
-        """Handle one due task (send, status query or preview copy); returns whether more may be due."""
+        """Handle one due task, clone or speech (send, status query or file copy); returns whether more may
+        be due."""
         task = services.task_claim_next()
         if task is not None:
             self._handle(task, services.task_sync, "next_poll_at")
+            return True
+        speech = services.speech_claim_next()
+        if speech is not None:
+            self._handle(speech, services.task_sync, "next_poll_at")
             return True
         task = services.task_claim_next_copy()
         if task is not None:
             self._handle(task, services.task_copy_preview, "audio_copy_next_at")
             return True
+        speech = services.speech_claim_next_copy()
+        if speech is not None:
+            self._handle(speech, services.speech_copy_files, "audio_copy_next_at")
+            return True
         return False
 
-    def _handle(self, task: CloneTask, work: Callable[..., object], due_field: str) -> None:
+    def send_reminders_if_due(self, *, force: bool = False) -> None:
+        """Email the submitters of voices that lapse within a day (each once), at most once a minute."""
+        if not force and time.monotonic() - self.last_reminders < REMINDER_SECONDS:
+            return
+        self.last_reminders = time.monotonic()
+        try:
+            services.voice_send_reminders()
+        except DatabaseError as exc:
+            logger.warning("could not send reminders: %s", exc)
+            connections.close_all()
+
+    def _handle(self, task: CloneTask | SpeechTask, work: Callable[..., object], due_field: str) -> None:
         started = time.monotonic()
         try:
             work(task=task)
