@@ -6,25 +6,32 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format chromium bench clean
+.PHONY: run test lint format chromium bench mutation clean
 
+# A first set-up takes a minute or two: one line per step, so that the wait never looks like a hang.
 $(STAMP): pyproject.toml
-	@echo "Setting up the Python environment in $(VENV) ..."
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Setting up the Python environment in $(VENV) (once; a minute or two) …"
+	@test -x $(PY) || { echo "  Creating the virtual environment …"; $(PYTHON) -m venv $(VENV); }
+	@echo "  Updating pip …"
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "  Installing the studio's packages (Django, gunicorn, the test tools) …"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
+	@echo "  Done."
 
 run: $(STAMP)
 	@$(PY) manage.py run_studio
 
-# The whole suite twice: on SQLite (one server) and on a throwaway PostgreSQL (several servers).
+# Every test on SQLite (one server), then on a throwaway PostgreSQL (several servers) the tests that use the
+# database: tests/conftest.py keeps only those there, and the browser and image-build tests run once. The test
+# order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
+# off). Under 5 minutes on a 2-core machine; the 100,000-task list is in `make bench`.
 test: $(STAMP) chromium lint
 	@echo "== Every test on SQLite =="
 	@$(PY) -m pytest
-	@echo "== Every test again on PostgreSQL =="
-	@scripts/with-postgres $(PY) -m pytest
+	@echo "== The tests that use the database, again on PostgreSQL =="
+	@scripts/with-postgres $(PY) -m pytest -m "not browser and not slow"
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .
@@ -39,7 +46,18 @@ format: $(STAMP)
 bench: $(STAMP)
 	@test -f $(STAMP).bench || { $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' \
 		&& touch $(STAMP).bench; }
+	@$(PY) -m pytest -p no:randomly -q bench/test_a_hundred_thousand_tasks.py
+	@scripts/with-postgres $(PY) -m pytest -p no:randomly -q bench/test_a_hundred_thousand_tasks.py
 	@$(PY) -m bench.run
+
+# Mutation testing of the form, the client and the services with the fast tests (configured in pyproject's
+# [tool.mutmut]), then the share of mutants the tests kill in each file. Long (see the README); never part of
+# `make test`. Results are kept in mutants/ so a second run only redoes what changed; `make clean` drops them.
+mutation: $(STAMP)
+	@test -f $(STAMP).mutation || { $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,mutation]' \
+		&& touch $(STAMP).mutation; }
+	@$(VENV)/bin/mutmut run "clones.forms*" "clones.client*" "clones.services*" >/dev/null || true
+	@$(PY) scripts/mutation_scores.py
 
 # Browser tests drive Debian's Chromium: Playwright's own browser download cannot work on our machines.
 chromium:
@@ -47,4 +65,4 @@ chromium:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 clean:
-	rm -rf $(VENV) staticfiles *.egg-info
+	rm -rf $(VENV) staticfiles *.egg-info mutants

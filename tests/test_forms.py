@@ -423,3 +423,19 @@ def test_the_filter_choices_start_with_any_and_follow_the_catalogue():
     assert form.fields["language"].choices[0] == ("", "Any language")
     assert len(form.fields["language"].choices) == 1 + 41
     assert 'type="search"' in str(form["q"]) and 'id="filter_q"' in str(form["q"])
+
+
+def test_a_chinese_host_is_encoded_where_it_is_the_host_and_left_percent_encoded_in_the_path(form_data):
+    form = make_form(form_data, file_url="https://例子.测试/例子.测试.mp3")
+    assert form.cleaned_data["file_url"] == (
+        "https://xn--fsqu00a.xn--0zwm56d/%E4%BE%8B%E5%AD%90.%E6%B5%8B%E8%AF%95.mp3"
+    )
+
+
+def test_the_labels_read_plainly_without_a_colon():
+    form, details = CloneForm(), TaskDetailsForm()
+    assert form["notes"].label_tag() == '<label for="id_notes">Notes</label>'
+    assert form["file_url"].label_tag() == '<label for="id_file_url">Media URL</label>'
+    assert details["notes"].label_tag() == '<label for="details_notes">Notes</label>'
+    assert details["name"].label_tag() == '<label for="details_name">Name</label>'
+    assert TaskFilterForm()["q"].label_tag() == '<label for="filter_q">Search</label>'

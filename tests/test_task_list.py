@@ -202,35 +202,11 @@ def test_the_list_costs_the_same_queries_for_one_task_as_for_a_hundred(staff_cli
         (completed_task if index % 2 else make_task)(name=f"Narrator {index}")
     with_a_hundred = queries_for_list()
     assert with_one == with_a_hundred
-    assert with_one <= 4  # session, user, the capped count, the page of tasks with their submitters
+    # session, user, the capped count, the page of tasks with their submitters, the "Submitted by" choices
+    assert with_one <= 5
 
 
-def test_the_first_page_of_a_hundred_thousand_tasks_is_served(staff_client, staff_user):
-    # The figure for how fast is `make bench`'s; this shows it is served, and with the same few queries.
-    batch = [
-        CloneTask(
-            name=f"Voice {index}",
-            file_url=f"https://media.example.com/{index}.mp3",
-            sound_version="v1" if index % 2 else "v2",
-            language="English",
-            status=Status.COMPLETED if index % 3 else Status.FAILED,
-            model_id=f"voice_{index:08d}" if index % 3 else "",
-            submitted_by=staff_user if index % 5 == 0 else None,
-            finished_at=timezone.now(),
-        )
-        for index in range(100_000)
-    ]
-    CloneTask.objects.bulk_create(batch, batch_size=5000)
-    assert CloneTask.objects.count() == 100_000
-    staff_client.get("/tasks/")
-    with CaptureQueriesContext(connection) as context:
-        response = staff_client.get("/tasks/")
-    assert response.status_code == 200
-    assert len(names_on(response)) == 50
-    assert len(context.captured_queries) <= 4
-    assert "of more than 1000 voices" in response.content.decode()
-    for url in ("/tasks/?q=voice_00099", "/tasks/?mine=1&sort=oldest", "/tasks/?status=failed&page=300"):
-        assert staff_client.get(url).status_code == 200
+# The list with 100,000 tasks is bench/test_a_hundred_thousand_tasks.py, run by `make bench`.
 
 
 # --- CSV export -----------------------------------------------------------------------------------------
