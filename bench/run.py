@@ -8,13 +8,16 @@ files included (STATIC_ROOT; settings that do not read it collect into ./staticf
 
 For each database bench/measure.py seeds 10, 1,000 and 100,000 tasks and measures (see the README's
 "Benchmark" section for the table): queries per request, server time, throughput under locust, page weight,
-and, on the first database only, the poller's figures (upstream economy, time to screen); then memory.
+and, on the first database only, the poller's figures (upstream economy, time to screen); then memory;
+then, on the first database only, a hung service (the simulator's create-hang marker, the poller with a 5 s
+create deadline): 20 submissions at once through the form, the list page and /healthz meanwhile, and a
+normal task's delay behind 10 hung ones with the default workers and with one.
 Each figure is the median of several runs. Load is bounded in count and time.
 
 Exits non-zero only when the bench could not run; a missed target is a finding, not a failure. Ctrl-C or
 SIGTERM stops every process it started, PostgreSQL included.
 
-    python -m bench.run [--quick] [--skip-postgres]
+    python -m bench.run [--quick] [--skip-postgres] [--hung-service-only]
 """
 
 from __future__ import annotations
