@@ -5,7 +5,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# Submitting waits for the voice service (SOUNDCLONE_CREATE_TIMEOUT, 30 s by default): stay well above it.
+# No request waits on the voice service (the worker sends and polls); this only bounds a stuck request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "") else None
