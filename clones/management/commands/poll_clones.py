@@ -171,8 +171,8 @@ class Command(BaseCommand):
         self.last_beat = time.monotonic()
 
     def _beat_safely(self, *, force: bool = False) -> None:
-        # Honest: no beat while the workers cannot get through to the database, so /healthz reports it. A worker
-        # waiting on the service is still alive: every call ends within its deadline, shorter than the lease.
+        # Honest: no beat while the workers cannot get through to the database, so /healthz reports it.
+        # A worker waiting on the service is alive: its call ends within the deadline, shorter than the lease.
         if time.monotonic() - self.last_good_pass > settings.SOUNDCLONE_POLL_LEASE_SECONDS:
             return
         try:
