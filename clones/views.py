@@ -600,7 +600,13 @@ def time_zone_edit(request: HttpRequest) -> HttpResponse:
     stored = local_time.time_zone_store(user=request.user, name=name, only_if_unset=is_detected)
     request.session[local_time.SESSION_KEY] = stored
     if is_detected:
-        return JsonResponse({"time_zone": stored})
+        # The page was written in the zone active now; timezone.js reloads it only if its times would change
+        # ("Etc/UTC" for "UTC" would not).
+        now = timezone.now()
+        shown_before = local_time.local_datetime(now)
+        with timezone.override(local_time.zone_named(stored)):
+            shows_other_times = local_time.local_datetime(now) != shown_before
+        return JsonResponse({"time_zone": stored, "shows_other_times": shows_other_times})
     messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": stored})
     return redirect(next_url)
 

@@ -194,13 +194,16 @@ def signed_in_page(browser: Browser, live_server, settings) -> Iterator[Callable
     settings.SOUNDCLONE_BROWSER_REFRESH_SECONDS = 0.3
     contexts: list[BrowserContext] = []
 
-    def open_page(user, *, locale: str = "en-US", permissions: tuple[str, ...] = ()) -> Page:
+    def open_page(
+        user, *, locale: str = "en-US", permissions: tuple[str, ...] = (), timezone_id: str | None = None
+    ) -> Page:
         client = Client()
         client.force_login(user)
         context = browser.new_context(
             base_url=live_server.url,
             locale=locale,
             permissions=["clipboard-read", "clipboard-write", *permissions],
+            timezone_id=timezone_id,
         )
         context.add_cookies(
             [

@@ -208,7 +208,7 @@ def test_the_browsers_zone_is_stored_once_and_used_from_the_next_page(staff_clie
     staff_client.get("/tasks/")
     response = staff_client.post("/tasks/time-zone/", {"time_zone": "Asia/Shanghai", "detected": "1"})
     assert response.status_code == 200
-    assert json.loads(response.content) == {"time_zone": "Asia/Shanghai"}
+    assert json.loads(response.content) == {"time_zone": "Asia/Shanghai", "shows_other_times": True}
     assert StaffPreference.objects.get(user=staff_user).time_zone == "Asia/Shanghai"
     content = staff_client.get("/tasks/").content.decode()
     assert SHANGHAI_TIME in content and "data-detect-url" not in content
@@ -217,8 +217,14 @@ def test_the_browsers_zone_is_stored_once_and_used_from_the_next_page(staff_clie
 def test_the_browsers_report_never_overrides_a_zone_the_person_chose(staff_client, staff_user):
     store_zone(staff_user, "Europe/Paris")
     response = staff_client.post("/tasks/time-zone/", {"time_zone": "Asia/Shanghai", "detected": "1"})
-    assert json.loads(response.content) == {"time_zone": "Europe/Paris"}
+    assert json.loads(response.content) == {"time_zone": "Europe/Paris", "shows_other_times": False}
     assert StaffPreference.objects.get(user=staff_user).time_zone == "Europe/Paris"
+
+
+def test_a_browser_zone_that_shows_the_same_times_asks_for_no_reload(staff_client, staff_user):
+    response = staff_client.post("/tasks/time-zone/", {"time_zone": "Etc/UTC", "detected": "1"})
+    assert json.loads(response.content) == {"time_zone": "Etc/UTC", "shows_other_times": False}
+    assert StaffPreference.objects.get(user=staff_user).time_zone == "Etc/UTC"
 
 
 def test_the_browsers_report_replaces_a_stored_name_that_is_no_zone(staff_client, staff_user):

@@ -51,7 +51,7 @@
     })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (answer) {
-        if (!answer || !answer.time_zone || answer.time_zone === link.dataset.zone || hasTyped) return;
+        if (!answer || !answer.shows_other_times || hasTyped) return;
         // The page's times were written in the fallback zone: show them again in the person's own.
         window.location.reload();
       })
