@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clones import views
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("<int:pk>/restore/", views.task_restore, name="task-restore"),
     path("<int:pk>/audio/", views.task_audio, name="task-audio"),
     path("time-zone/", views.time_zone_edit, name="time-zone"),
+    # Speech with a voice, and keeping voices (issue 12).
+    path("", include("clones.speech_urls")),
 ]

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clones import exports, local_time, services
+from clones import exports, local_time, service_messages, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
 from clones.models import CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
@@ -395,8 +395,16 @@ def _submission_inputs(form: CloneForm) -> dict:
 
 
 def _show_refusal(form: CloneForm, reason: str) -> None:
-    """The service's reason beside the media URL, with everything the user typed kept."""
-    form.add_error("file_url", _("The voice service refused this clip: %(reason)s") % {"reason": reason})
+    """The service's reason, in plain words, beside the media URL, with everything the user typed kept.
+
+    A problem of the team's account (no balance, a refused key) is not the clip's: task_form.html says it at
+    the top of the form instead, and no field is marked.
+    """
+    refusal = service_messages.explain(reason)
+    if refusal.is_account_problem:
+        return
+    message = _("The voice service refused this clip. %(reason)s") % {"reason": refusal.text}
+    form.add_error("file_url", message)
 
 
 def _submit_both_versions(request: HttpRequest, form: CloneForm) -> HttpResponse:

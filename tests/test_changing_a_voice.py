@@ -128,7 +128,7 @@ def test_a_refused_clip_shows_on_its_row_with_the_reason_and_fix_and_send_again(
     task = refused_task(staff_client, simulator, form_data)
     row = row_of(staff_client.get("/tasks/").content.decode(), task)
     assert "Refused by the service" in row
-    assert "The voice service refused this clip: The audio must contain 15 to 60 seconds of speech" in row
+    assert "The voice service refused this clip. The clip must hold 15 to 60 seconds of speech." in row
     assert f'href="/tasks/{task.pk}/fix/"' in row
     assert 'class="pending-id"' not in row  # nothing more will happen until someone fixes it
 
@@ -140,7 +140,7 @@ def test_fix_and_send_again_opens_the_form_filled_in_with_the_reason_beside_the_
     content = staff_client.get(f"/tasks/{task.pk}/fix/").content.decode()
     assert 'value="https://media.example.com/short.mp3?sim=create-400"' in content
     assert re.search(
-        r'id="id_file_url_error".*The voice service refused this clip: The audio must contain 15 to 60',
+        r'id="id_file_url_error".*The voice service refused this clip. The clip must hold 15 to 60 seconds',
         content,
         re.S,
     )

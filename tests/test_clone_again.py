@@ -153,7 +153,7 @@ def test_when_the_service_refuses_the_clip_both_rows_say_why_and_offer_a_fix(
     content = staff_client.get(f"/tasks/compare/?ids={first.pk},{second.pk}").content.decode()
     for task in (first, second):
         row = re.search(rf'<li [^>]*id="task-{task.pk}".*?</li>', content, re.S).group(0)
-        assert "The voice service refused this clip: fileUrl could not be downloaded" in row
+        assert "The voice service refused this clip. The voice service could not download the clip" in row
         assert f'href="/tasks/{task.pk}/fix/"' in row
 
 

@@ -3,6 +3,7 @@ and never a task lost or duplicated."""
 
 import socket
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.core.management import call_command
@@ -59,20 +60,32 @@ def test_a_fault_on_submit_keeps_one_task_and_explains_it_on_its_row(
 
 
 @pytest.mark.parametrize(
-    ("marker", "reason"),
+    ("marker", "reason", "shown"),
     [
-        ("create-400", "The audio must contain 15 to 60 seconds of speech"),
-        ("create-422", "fileUrl could not be downloaded"),
-        ("create-wrapped-error", "Insufficient balance"),
+        (
+            "create-400",
+            "The audio must contain 15 to 60 seconds of speech",
+            "The voice service refused this clip. The clip must hold 15 to 60 seconds of speech.",
+        ),
+        (
+            "create-422",
+            "fileUrl could not be downloaded",
+            "The voice service refused this clip. The voice service could not download the clip",
+        ),
+        (
+            "create-wrapped-error",
+            "Insufficient balance",
+            "The team's SoundClone account has no balance left. Tell your administrator;",
+        ),
     ],
 )
 def test_input_the_service_refuses_is_kept_with_the_reason_and_a_way_to_fix_it(
-    staff_client, simulator, form_data, marker, reason
+    staff_client, simulator, form_data, marker, reason, shown
 ):
     task = submit(staff_client, form_data, marker)
-    assert (task.status, task.error) == (Status.REFUSED, reason)
+    assert (task.status, task.error) == (Status.REFUSED, reason)  # stored as the service said it
     row = row_of(staff_client, task)
-    assert f"The voice service refused this clip: {reason}" in row
+    assert shown in unescape(row)
     assert f'href="/tasks/{task.pk}/fix/"' in row
 
 

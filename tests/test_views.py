@@ -153,7 +153,7 @@ def test_the_services_refusal_is_shown_on_the_row_with_a_way_to_fix_it(staff_cli
     task = CloneTask.objects.get()
     assert task.status == Status.REFUSED
     row = task_row(staff_client.get("/tasks/").content.decode(), task)
-    assert "The voice service refused this clip: fileUrl could not be downloaded" in row
+    assert "The voice service refused this clip. The voice service could not download the clip" in row
     assert f'href="/tasks/{task.pk}/fix/"' in row
 
 
