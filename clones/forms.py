@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.encoding import iri_to_uri
@@ -236,6 +239,8 @@ class TaskFilterForm(forms.Form):
         required=False,
         choices=[(SORT_NEWEST, _("Newest first")), (SORT_OLDEST, _("Oldest first"))],
     )
+    submitter = forms.ChoiceField(label=_("Submitted by"), required=False)
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
     expiring = forms.BooleanField(label=_("Expiring within 24 hours"), required=False)
     mine = forms.BooleanField(label=_("Only mine"), required=False)
     archived = forms.BooleanField(label=_("Archived voices"), required=False)
@@ -250,6 +255,9 @@ class TaskFilterForm(forms.Form):
         self.fields["language"].choices = [("", _("Any language"))] + [
             (item.value, item.label) for item in languages.ALL_LANGUAGES
         ]
+        # Read when first needed (validating or rendering), then kept: one query per page, none for the CSV
+        # unless it is filtered by submitter.
+        self.fields["submitter"].choices = self._submitter_choices
         self.fields["q"].widget = forms.TextInput(
             attrs={
                 "type": "search",
@@ -271,6 +279,11 @@ class TaskFilterForm(forms.Form):
         self.is_valid()  # cleans once; clean() has dropped whatever was not valid
         return {name: value for name, value in self.cleaned_data.items() if value}
 
+    def _submitter_choices(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "_submitters"):
+            self._submitters = [("", _("Anyone"))] + [(name, name) for name in submitter_names()]
+        return self._submitters
+
     @property
     def is_filtered(self) -> bool:
         """Whether the list is narrowed down (the order alone does not count)."""
@@ -288,6 +301,47 @@ class TaskFilterForm(forms.Form):
                 continue
             query[name] = "1" if value is True else value
         return query
+
+    def active_filters(self) -> list[ActiveFilter]:
+        """The filters in force, each with the query string of the list without it (the removable chips)."""
+        query = self.query()
+        chips = []
+        for name in query:
+            field = self.fields[name]
+            value = self.values[name]
+            if isinstance(field, forms.BooleanField):
+                label = str(field.label)
+            elif name == "sort":
+                label = str(_("Oldest first"))
+            else:
+                shown = (
+                    dict(field.choices).get(value, value) if isinstance(field, forms.ChoiceField) else value
+                )
+                label = str(_("%(field)s: %(value)s") % {"field": field.label, "value": shown})
+            without = query.copy()
+            del without[name]
+            chips.append(ActiveFilter(name=name, label=label, query_without=without.urlencode()))
+        return chips
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    """One filter in force, as the list shows it: a chip whose link drops just that filter."""
+
+    name: str
+    label: str
+    query_without: str
+
+
+def submitter_names() -> list[str]:
+    """The user names of everyone who submitted a voice, for the list's "Submitted by" filter.
+
+    One EXISTS per user on the (submitted_by, created_at) index: the cost follows the team, not the tasks.
+    """
+    users = get_user_model()
+    field = users.USERNAME_FIELD
+    submitted = CloneTask.objects.filter(submitted_by=OuterRef("pk"))
+    return list(users.objects.filter(Exists(submitted)).order_by(field).values_list(field, flat=True))
 
 
 def _encode_host(url: str, hostname: str) -> str:

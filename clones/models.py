@@ -62,6 +62,17 @@ class CloneTaskQuerySet(models.QuerySet):
         """
         return self.filter(permanent_at__isnull=True, marked_in_use_at__isnull=True)
 
+    def needs_attention(self, now: datetime) -> CloneTaskQuerySet:
+        """Voices someone should look at: failed, refused, not sent, uncertain, checks failing, expiring soon.
+
+        Nothing else will move these forward: each waits for someone to fix, resend, use or archive it.
+        """
+        Status = CloneTask.Status
+        stuck = Q(status__in=[Status.FAILED, Status.REFUSED, *CloneTask.ATTENTION_STATUSES]) | Q(
+            checks_failing_since__isnull=False, status__in=CloneTask.SENT_STATUSES
+        )
+        return self.filter(stuck) | self.expiring_soon(now)
+
 
 class CloneTask(models.Model):
     """One voice-clone preview: what a staff member asked for, and what the service made of it."""

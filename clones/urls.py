@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.task_create, name="task-create"),
     path("check-url/", views.task_check_url, name="task-check-url"),
     path("compare/", views.task_compare, name="task-compare"),
+    path("compare/keep/<int:pk>/", views.task_compare_keep, name="task-compare-keep"),
     path("export/", views.task_export, name="task-export"),
     path("refresh/", views.task_rows, name="task-rows"),
     path("<int:pk>/", views.task_detail, name="task-detail"),

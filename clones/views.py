@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -37,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clones import exports, local_time, service_messages, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
-from clones.models import CloneTask, PollerHeartbeat
+from clones.models import SEARCHED_FIELDS, CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,67 @@ def task_compare(request: HttpRequest) -> HttpResponse:
     tasks = [by_pk[pk] for pk in ids if pk in by_pk]
     if not tasks:
         raise Http404
-    return render(request, "clones/task_compare.html", {"tasks": tasks})
+    # After "Keep this one": which voice was kept and which it archived ("Undo" puts those back).
+    kept = by_pk.get(database_id(request.GET.get("kept", "")) or 0)
+    archived = [by_pk[pk] for pk in _ids_from(request.GET.get("archived", "")) if pk in by_pk]
+    choices = [(task, _others_to_archive(task, tasks, request.user)) for task in tasks]
+    context = {
+        "tasks": tasks,
+        "ids_text": ",".join(str(task.pk) for task in tasks),
+        "choices": choices,
+        "has_keep": any(others for _task, others in choices),
+        "kept": kept,
+        "undo_tasks": [task for task in archived if task.is_archived and task != kept] if kept else [],
+    }
+    return render(request, "clones/task_compare.html", context)
+
+
+def _others_to_archive(kept: CloneTask, tasks: list[CloneTask], user: AbstractBaseUser) -> str:
+    """The ids "Keep this one" on `kept` would archive (comma-separated), or "" when it is not offered:
+    nothing else is on the list, or this person may not archive every other one (CloneTask.can_be_changed_by).
+    """
+    others = [task for task in tasks if task.pk != kept.pk and not task.is_archived]
+    if not others or kept.is_archived or not all(task.can_be_changed_by(user) for task in others):
+        return ""
+    return ",".join(str(task.pk) for task in others)
+
+
+@require_POST
+@login_required
+def task_compare_keep(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Keep this one" on the compare page: archive the other voices compared, or (with `undo`) put back
+    the ones it archived. Both go through services (task_archive, task_restore), which record who did it."""
+    kept = get_object_or_404(CloneTask, pk=pk)
+    is_undo = bool(request.POST.get("undo"))
+    others = [
+        task
+        for task in CloneTask.objects.select_related("submitted_by").filter(
+            pk__in=_ids_from(request.POST.get("others", ""))
+        )
+        if task.pk != kept.pk
+    ]
+    if not all(task.can_be_changed_by(request.user) for task in others):
+        raise PermissionDenied
+    compare_ids = _ids_from(request.POST.get("ids", "")) or [kept.pk]
+    compare_url = reverse("clones:task-compare") + "?" + urlencode({"ids": ",".join(map(str, compare_ids))})
+    if is_undo:
+        restored = [task for task in others if services.task_restore(task=task, user=request.user)]
+        if restored:
+            messages.success(request, _("Undone. Back in the list: %(names)s.") % {"names": _names(restored)})
+        return redirect(compare_url)
+    archived = [task for task in others if services.task_archive(task=task, user=request.user)]
+    if not archived:
+        messages.info(request, _("The other voices were already archived."))
+        return redirect(compare_url)
+    return redirect(
+        compare_url
+        + "&"
+        + urlencode({"kept": kept.pk, "archived": ",".join(str(task.pk) for task in archived)})
+    )
+
+
+def _names(tasks: list[CloneTask]) -> str:
+    return ", ".join(f"“{task.name}” ({task.sound_version})" for task in tasks)
 
 
 @require_POST
@@ -327,7 +387,11 @@ def _filtered_tasks(filters: TaskFilterForm, user: AbstractBaseUser) -> QuerySet
     values = filters.values
     tasks = CloneTask.objects.archived() if values.get("archived") else CloneTask.objects.active()
     if values.get("q"):
-        tasks = tasks.search(values["q"])
+        tasks = _search(tasks, values["q"])
+    if values.get("submitter"):
+        tasks = tasks.filter(submitted_by__username=values["submitter"])
+    if values.get("attention"):
+        tasks = tasks.needs_attention(timezone.now())
     if values.get("status"):
         tasks = tasks.filter(status=values["status"])
     if values.get("version"):
@@ -354,6 +418,16 @@ def _render_form(
     request: HttpRequest,
     form: CloneForm,
     *,
+def _search(tasks: QuerySet[CloneTask], text: str) -> QuerySet[CloneTask]:
+    """Every word must match the task's own fields (CloneTaskQuerySet.search) or who submitted it."""
+    for word in text.split():
+        matches = Q(submitted_by__username__icontains=word)
+        for field in SEARCHED_FIELDS:
+            matches |= Q(**{f"{field}__icontains": word})
+        tasks = tasks.filter(matches)
+    return tasks
+
+
     source: CloneTask | None = None,
     fixing: CloneTask | None = None,
     status: int = 200,

@@ -64,12 +64,12 @@ def test_only_unfinished_rows_ask_to_be_refreshed(staff_client):
 def test_the_list_costs_the_same_queries_for_one_task_and_for_many(staff_client, django_assert_num_queries):
     completed_task()
     staff_client.get("/tasks/")  # the first request of a session renews it; later ones within a minute do not
-    with django_assert_num_queries(4):  # session, user, count, page of tasks
+    with django_assert_num_queries(5):  # session, user, count, page of tasks, the "Submitted by" choices
         staff_client.get("/tasks/")
     for _index in range(30):
         completed_task()
         make_task()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         staff_client.get("/tasks/")
 
 
