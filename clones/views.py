@@ -406,6 +406,16 @@ def _filtered_tasks(filters: TaskFilterForm, user: AbstractBaseUser) -> QuerySet
     return tasks.select_related("submitted_by").order_by(*order)
 
 
+def _search(tasks: QuerySet[CloneTask], text: str) -> QuerySet[CloneTask]:
+    """Every word must match the task's own fields (CloneTaskQuerySet.search) or who submitted it."""
+    for word in text.split():
+        matches = Q(submitted_by__username__icontains=word)
+        for field in SEARCHED_FIELDS:
+            matches |= Q(**{f"{field}__icontains": word})
+        tasks = tasks.filter(matches)
+    return tasks
+
+
 def _task_for_change(request: HttpRequest, pk: int) -> CloneTask:
     """The task a person asks to change, if the one rule lets them (CloneTask.can_be_changed_by)."""
     task = get_object_or_404(CloneTask.objects.select_related("submitted_by", "archived_by"), pk=pk)
@@ -418,16 +428,6 @@ def _render_form(
     request: HttpRequest,
     form: CloneForm,
     *,
-def _search(tasks: QuerySet[CloneTask], text: str) -> QuerySet[CloneTask]:
-    """Every word must match the task's own fields (CloneTaskQuerySet.search) or who submitted it."""
-    for word in text.split():
-        matches = Q(submitted_by__username__icontains=word)
-        for field in SEARCHED_FIELDS:
-            matches |= Q(**{f"{field}__icontains": word})
-        tasks = tasks.filter(matches)
-    return tasks
-
-
     source: CloneTask | None = None,
     fixing: CloneTask | None = None,
     status: int = 200,
