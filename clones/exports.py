@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clones import languages
 from clones.models import CloneTask
 
 # Excel takes a CSV file without a byte-order mark for the local code page (GBK, Windows-1252 …) and shows
@@ -31,18 +32,30 @@ def csv_rows(
     tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str]
 ) -> Iterator[str]:
     """The BOM and header, then one CSV line per task read in chunks; times in the reader's zone."""
-    # Taken now, while the reader's zone is active: the lines are written after the view, and the middleware
-    # that activates the zone, have returned.
-    return _lines(tasks, header=header, status_labels=status_labels, zone=timezone.get_current_timezone())
+    # Taken now, while the reader's zone and language are active: the lines are written after the view, and
+    # the middleware that activates them, have returned. Languages by the names the pages show ("Cantonese",
+    # "粤语"), not the service's values ("Chinese,Yue").
+    return _lines(
+        tasks,
+        header=header,
+        status_labels=status_labels,
+        language_labels=languages.labels(),
+        zone=timezone.get_current_timezone(),
+    )
 
 
 def _lines(
-    tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str], zone: tzinfo
+    tasks: QuerySet[CloneTask],
+    *,
+    header: list[str],
+    status_labels: dict[str, str],
+    language_labels: dict[str, str],
+    zone: tzinfo,
 ) -> Iterator[str]:
     writer = _SafeWriter()
     yield UTF8_BOM + writer.writerow(header)
     for task in tasks.iterator(chunk_size=ROWS_PER_QUERY):
-        yield writer.writerow(_cells(task, status_labels, zone))
+        yield writer.writerow(_cells(task, status_labels, language_labels, zone))
 
 
 class _SafeWriter:
@@ -55,14 +68,16 @@ class _SafeWriter:
         return self._writer.writerow([_safe(cell) for cell in cells])
 
 
-def _cells(task: CloneTask, status_labels: dict[str, str], zone: tzinfo) -> Iterable[str]:
+def _cells(
+    task: CloneTask, status_labels: dict[str, str], language_labels: dict[str, str], zone: tzinfo
+) -> Iterable[str]:
     expires_at = task.model_id_expires_at
     submitter = task.submitted_by.get_username() if task.submitted_by else ""
     return [
         task.name,
         task.model_id,
         task.sound_version,
-        task.language,
+        language_labels.get(task.language, task.language),
         status_labels.get(task.status, task.status),
         submitter,
         _timestamp(task.created_at, zone),

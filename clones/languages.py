@@ -96,5 +96,10 @@ def label_of(language: str) -> str:
     return language
 
 
+def labels() -> dict[str, str]:
+    """Every language name with its label in the active language: {"Chinese,Yue": "Cantonese", …}."""
+    return {item.value: str(item.label) for item in ALL_LANGUAGES}
+
+
 def _values(languages: tuple[Language, ...]) -> set[str]:
     return {item.value for item in languages}

@@ -188,7 +188,18 @@ def test_the_csv_export_in_chinese(staff_client, staff_user):
         "modelId 过期时间",
         "媒体链接",
     ]
-    assert rows[1][4] == "已完成"
+    assert rows[1][3:5] == ["粤语", "已完成"]  # the names on screen, not the service's "Chinese,Yue"
+
+
+def test_the_csv_names_languages_as_the_pages_do_not_by_the_services_values(staff_client):
+    completed_task(name="Auto", language="auto", sound_version="v2")
+    completed_task(name="Mandarin", language="Chinese")
+    body = b"".join(staff_client.get("/tasks/export/?sort=oldest").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [(row[0], row[3], row[4]) for row in rows[1:]] == [
+        ("Auto", "Auto-detect", "Completed"),
+        ("Mandarin", "Chinese (Mandarin)", "Completed"),
+    ]
 
 
 LEAKING_PAIR = """

@@ -240,7 +240,7 @@ def test_the_export_is_utf8_with_a_bom_so_excel_reads_chinese(staff_client, staf
         "旁白,李伟,平静",
         "voice_0123456789abcdef",
         "v1",
-        "Chinese,Yue",
+        "Cantonese",
         "Completed",
         "mei",
     ]
