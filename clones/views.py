@@ -267,7 +267,9 @@ def task_compare_keep(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _names(tasks: list[CloneTask]) -> str:
-    return ", ".join(f"“{task.name}” ({task.sound_version})" for task in tasks)
+    return ", ".join(
+        _("“%(name)s” (%(version)s)") % {"name": task.name, "version": task.sound_version} for task in tasks
+    )
 
 
 @require_POST
