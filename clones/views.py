@@ -39,6 +39,7 @@ from clones import exports, local_time, service_messages, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
 from clones.models import SEARCHED_FIELDS, CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
+from clones.rows import row_version
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,21 @@ def task_export(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @never_cache
 def task_rows(request: HttpRequest) -> HttpResponse:
-    """The rows the page is still waiting for, read from our database (never from the service)."""
-    ids = [pk for value in request.GET.getlist("id")[:MAX_REFRESH_IDS] if (pk := database_id(value))]
-    tasks = CloneTask.objects.filter(pk__in=ids).select_related("submitted_by") if ids else []
-    return render(request, "clones/task_list.html#refreshed-rows", {"tasks": tasks})
+    """The rows the page is still waiting for, read from our database (never from the service): only those
+    that changed since the version the page shows ("id=pk:version"), and 204 No Content when none did.
+
+    An open tab asks every few seconds, mostly to hear that nothing changed: that answer has no body.
+    """
+    shown: dict[int, str] = {}
+    for value in request.GET.getlist("id")[:MAX_REFRESH_IDS]:
+        text, _colon, version = value.partition(":")
+        if pk := database_id(text):
+            shown[pk] = version  # a bare "pk" (a page from before versions) never matches: its row is sent
+    tasks = CloneTask.objects.filter(pk__in=shown).select_related("submitted_by") if shown else []
+    changed = [task for task in tasks if row_version(task) != shown[task.pk]]
+    if not changed:
+        return HttpResponse(status=204)
+    return render(request, "clones/task_list.html#refreshed-rows", {"tasks": changed})
 
 
 @require_http_methods(["GET", "POST"])

@@ -120,7 +120,7 @@ class BareNoContentMiddleware:
     The list's refresh answers 204 when none of a tab's unfinished rows changed: every open tab gets one every
     few seconds. The headers that describe or guard a body (the CSP, X-Frame-Options, nosniff, Vary,
     Content-Language, Expires…) made up nine tenths of it, and none has anything to act on without a body or
-    a document. Listed first in MIDDLEWARE, so it sees the response after every other middleware has added to it.
+    a document. Listed first in MIDDLEWARE, so it sees the response after every other middleware added to it.
     Cookies (the session's renewal) are kept: Django keeps them apart from these headers.
     """
 

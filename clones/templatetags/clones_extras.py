@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timedelta
 
 from django import template
@@ -5,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from clones import local_time
+from clones import local_time, rows
 from clones.models import CloneTask
 
 register = template.Library()
@@ -70,3 +71,21 @@ def local_datetime(value: datetime | None) -> str:
 def iso_datetime(value: datetime | None) -> str:
     """For <time datetime="…">: ISO 8601 with the reader's offset, 2026-11-26T18:36:00+08:00."""
     return local_time.iso_datetime(value)
+
+
+@register.filter
+def row_version(task: CloneTask) -> str:
+    """The version of the task's row that the list's refresh compares (clones.rows.row_version)."""
+    return rows.row_version(task)
+
+
+@register.simple_tag
+def duration_patterns() -> str:
+    """duration_words' patterns in the page's language, as JSON: the list counts running times on."""
+    patterns = {
+        "days": _("%(days)d d %(hours)d h"),
+        "hours": _("%(hours)d h %(minutes)d min"),
+        "minutes": _("%(minutes)d min %(seconds)d s"),
+        "seconds": _("%(seconds)d s"),
+    }
+    return json.dumps(patterns, ensure_ascii=False)

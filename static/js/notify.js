@@ -100,20 +100,22 @@
     });
 
     // --- The button: permission is only ever asked for when someone clicks it, never on page load ---
+    // The box keeps its room from the first paint (invisible until now), so showing it moves nothing; where
+    // notifications do not exist it stays an empty room rather than collapse under the reader's eyes.
     if (!supportsNotifications()) return;
-    box.hidden = false;
+    box.classList.add("is-ready");
 
-    function render() {
+    // On load only the button's label says the state: a line of text added below it would push the page
+    // down after it was drawn. The sentences come after a click, when the reader expects a change.
+    function render(clicked) {
       var permission = Notification.permission;
       if (permission === "denied") {
-        button.hidden = true;
-        state.textContent = words.deniedLabel;
+        button.textContent = words.onLabel;
+        state.textContent = clicked ? words.deniedLabel : "";
       } else if (permission === "granted" && storedChoice()) {
-        button.hidden = false;
         button.textContent = words.offLabel;
-        state.textContent = words.enabledLabel;
+        state.textContent = clicked ? words.enabledLabel : "";
       } else {
-        button.hidden = false;
         button.textContent = words.onLabel;
         state.textContent = "";
       }
@@ -122,20 +124,20 @@
     button.addEventListener("click", function () {
       if (wantsNotifications()) {
         storeChoice(false);
-        render();
+        render(true);
         return;
       }
-      if (Notification.permission === "granted") {
-        storeChoice(true);
-        render();
+      if (Notification.permission !== "default") {
+        storeChoice(Notification.permission === "granted");
+        render(true);
         return;
       }
       Notification.requestPermission().then(function (permission) {
         storeChoice(permission === "granted");
-        render();
+        render(true);
       });
     });
-    render();
+    render(false);
   }
 
   if (document.readyState === "loading") {
