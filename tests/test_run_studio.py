@@ -22,16 +22,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_studio(tmp_path: Path) -> tuple[subprocess.Popen, int, int, Path]:
-    """`manage.py run_studio` in demo mode on free ports, answering sign-in pages when this returns."""
-    port, simulator_port = free_port(), free_port()
+def start_studio(
+    tmp_path: Path, *, port: int | None = None, log_name: str = "run.log"
+) -> tuple[subprocess.Popen, int, int, Path]:
+    """`manage.py run_studio` in demo mode, answering sign-in pages when this returns.
+
+    Without `port`, on free ports for the web server and the simulator; with `port`, as `PORT=… make run`
+    starts it, the simulator's port left for the studio to choose.
+    """
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith(("SOUNDCLONE_", "DATABASE_URL"))
     }
-    environment.update(
-        {"PORT": str(port), "SOUNDCLONE_SIMULATOR_PORT": str(simulator_port), "DATA_DIR": str(tmp_path)}
-    )
-    log = tmp_path / "run.log"
+    if port is None:
+        port, simulator_port = free_port(), free_port()
+        environment["SOUNDCLONE_SIMULATOR_PORT"] = str(simulator_port)
+    else:
+        simulator_port = port + 765
+    environment.update({"PORT": str(port), "DATA_DIR": str(tmp_path)})
+    log = tmp_path / log_name
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", "run_studio"],
         cwd=ROOT,
@@ -279,3 +287,141 @@ def test_demo_mode_keeps_its_account_and_says_how_to_sign_in(db):
     demo.is_active = False
     demo.save()
     assert accounts_with_demo_password() == []  # a deactivated account cannot sign in
+
+
+# --- Two copies side by side, and a port that is taken ------------------------------------------------
+
+BUSY_PORT = (
+    "Port {port} is already in use, perhaps by another copy of the studio. "
+    "Start it on another port: PORT={next_port} make run"
+)
+
+
+def free_port_with_its_simulator_port() -> int:
+    """A free port whose simulator port (765 above) is free too."""
+    while True:
+        port = free_port()
+        if port + 765 <= 65535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 765))
+                except OSError:
+                    continue
+            return port
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=30)
+
+
+def test_two_copies_on_different_ports_each_serve_with_a_simulator_of_their_own(tmp_path):
+    first_port = free_port_with_its_simulator_port()
+    first, _, first_simulator, first_log = start_studio(tmp_path, port=first_port, log_name="first.log")
+    try:
+        second_port = free_port_with_its_simulator_port()
+        second, _, second_simulator, second_log = start_studio(
+            tmp_path, port=second_port, log_name="second.log"
+        )
+        try:
+            for port, simulator_port, log in (
+                (first_port, first_simulator, first_log),
+                (second_port, second_simulator, second_log),
+            ):
+                output = log.read_text()
+                assert f"running at http://localhost:{port}/" in output
+                assert f"SoundClone simulator serving http://127.0.0.1:{simulator_port}/" in output
+                assert "Traceback" not in output and "Address already in use" not in output
+                assert requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status_code == 200
+                assert requests.get(f"http://127.0.0.1:{simulator_port}/", timeout=5).status_code == 404
+            assert first_simulator == first_port + 765
+            assert second_simulator == second_port + 765
+        finally:
+            assert stop(second) == 0
+    finally:
+        assert stop(first) == 0
+
+
+def test_set_up_says_what_it_is_doing_before_it_says_where_the_studio_runs(tmp_path):
+    process, port, _simulator_port, log = start_studio(tmp_path)
+    try:
+        output = log.read_text()
+        preparing = output.index("Preparing the database …")
+        collecting = output.index("Collecting static files …")
+        assert preparing < collecting < output.index(f"running at http://localhost:{port}/")
+    finally:
+        assert stop(process) == 0
+
+
+def test_a_port_already_in_use_is_one_plain_sentence_and_exit_code_1(tmp_path):
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        result = _manage("run_studio", env=_environment(tmp_path, PORT=str(port)), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == BUSY_PORT.format(port=port, next_port=port + 1)
+    # Nothing about an address that nothing serves, nor the account for it.
+    assert "running at" not in result.stdout
+    assert "Sign in as" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_copy_on_the_same_port_stops_with_the_sentence_while_the_first_keeps_serving(tmp_path):
+    port = free_port_with_its_simulator_port()
+    first, _, _, _ = start_studio(tmp_path, port=port)
+    try:
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SOUNDCLONE_", "DATABASE_URL"))
+        }
+        environment.update({"PORT": str(port), "DATA_DIR": str(tmp_path)})
+        second = _manage("run_studio", env=environment, timeout=60)
+        assert second.returncode == 1
+        assert second.stderr.strip() == BUSY_PORT.format(port=port, next_port=port + 1)
+        assert "running at" not in second.stdout
+        assert requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status_code == 200
+    finally:
+        assert stop(first) == 0
+
+
+def test_a_taken_simulator_port_is_replaced_by_a_free_one_unless_it_was_chosen(monkeypatch, tmp_path):
+    from django.core.management.base import OutputWrapper
+
+    from clones.management.commands.run_studio import Command
+
+    command = Command()
+    command.stderr = OutputWrapper(open(tmp_path / "stderr", "w"))  # noqa: SIM115
+    monkeypatch.delenv("SOUNDCLONE_SIMULATOR_PORT", raising=False)
+    port = free_port_with_its_simulator_port()
+    assert command._simulator_port(port) == port + 765
+    assert 0 < command._simulator_port(65000) <= 65535  # 65765 does not exist
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", port + 765))
+        other_program.listen()
+        replacement = command._simulator_port(port)
+        assert replacement != port + 765
+        # A port chosen on purpose is never changed behind one's back: say so and stop.
+        monkeypatch.setenv("SOUNDCLONE_SIMULATOR_PORT", str(port + 765))
+        with pytest.raises(SystemExit) as exit_:
+            command._simulator_port(port)
+    assert exit_.value.code == 1
+    command.stderr.flush()
+    assert (tmp_path / "stderr").read_text().strip() == (
+        f"Port {port + 765} (SOUNDCLONE_SIMULATOR_PORT, for the demo's simulated voice service) is "
+        "already in use. Choose another, or unset it to let the studio choose."
+    )
+
+
+def test_the_simulator_on_a_taken_port_says_so_in_one_sentence(tmp_path):
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        result = _manage("run_simulator", "--port", str(port), env=_environment(tmp_path), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Port {port} is already in use, perhaps by another copy of the studio's simulator. "
+        "Start it on another port: --port or SOUNDCLONE_SIMULATOR_PORT."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 from types import FrameType
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             "--port",
             type=int,
             default=None,
-            help="Port to listen on (default: SOUNDCLONE_SIMULATOR_PORT, else 8765; 0 picks a free one).",
+            help="Port to listen on (default: SOUNDCLONE_SIMULATOR_PORT, else PORT+765; 0 picks a free one).",
         )
         parser.add_argument(
             "--queued-seconds", type=float, default=2.0, help="How long a task stays queued (default 2)."
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         """Serve until SIGTERM or SIGINT, then stop cleanly."""
         port = options["port"]
         if port is None:
-            port = int(getattr(settings, "SOUNDCLONE_SIMULATOR_PORT", 8765))
+            port = settings.SOUNDCLONE_SIMULATOR_PORT
         api_key = options["api_key"]
         if api_key is None:
             api_key = getattr(settings, "SOUNDCLONE_API_KEY", "") or ""
@@ -74,9 +75,21 @@ class Command(BaseCommand):
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous_handlers[signum] = signal.signal(signum, request_stop)
 
-        simulator = serve_in_thread(
-            SimulatorState(config), host=options["host"], port=port, verbose=options["verbosity"] >= 2
-        )
+        try:
+            simulator = serve_in_thread(
+                SimulatorState(config), host=options["host"], port=port, verbose=options["verbosity"] >= 2
+            )
+        except OSError as error:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            if error.errno != errno.EADDRINUSE:
+                raise
+            # One sentence, not a traceback: this is what a second copy of the demo on the same port meets.
+            self.stderr.write(
+                f"Port {port} is already in use, perhaps by another copy of the studio's simulator. "
+                "Start it on another port: --port or SOUNDCLONE_SIMULATOR_PORT."
+            )
+            raise SystemExit(1) from None
         try:
             # The key itself is a secret: say only whether one is enforced.
             key_note = "a fixed API key" if api_key else "any bearer token"
