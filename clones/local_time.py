@@ -107,3 +107,8 @@ def time_zone_store(*, user: AbstractBaseUser, name: str, only_if_unset: bool = 
             preference.time_zone = name
             preference.save(update_fields=["time_zone"])
     return name
+
+
+def zone_of(user: AbstractBaseUser | None) -> ZoneInfo | None:
+    """The zone this person stored, for what is written outside a request (an email); None if none."""
+    return zone_named(stored_time_zone_name(user)) if user is not None else None

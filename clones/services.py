@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from clones import client, languages
+from clones import client, languages, local_time
 from clones.client import ErrorKind, RemoteTask, UpstreamError
 from clones.models import (
     DEFAULT_EMOTION,
@@ -969,7 +969,8 @@ def _send_reminder(voice: CloneTask) -> None:
         "voice_url": settings.STUDIO_BASE_URL.rstrip("/") + voice.get_absolute_url(),
         "expires_at": voice.model_id_expires_at,
     }
-    with translation.override("en"):
+    # Times in the person's own zone, as on their pages (the site's zone if they stored none).
+    with translation.override("en"), timezone.override(local_time.zone_of(user)):
         body = render_to_string("clones/speech_reminder_email.txt", context)
     subject = f"SoundClone Studio: “{voice.name}” lapses within a day unless it is used"
     send_mail(" ".join(subject.split())[:200], body, None, [user.email])

@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from clones import local_time
+from clones import local_time, services
 from clones.models import CloneTask, StaffPreference, TaskChange
 from tests.factories import completed_task, make_task
 
@@ -363,3 +363,20 @@ def test_the_csv_of_a_task_without_an_expiry_leaves_the_cell_empty(staff_client,
     rows = csv_rows_of(staff_client.get("/tasks/export/"))
     assert rows[1][rows[0].index("Submitted at")] == "2026-11-26T19:36:00+08:00"
     assert rows[1][rows[0].index("modelId expires at")] == ""
+
+
+# --- Written outside a request ------------------------------------------------------------------------------
+
+
+def test_the_reminder_email_gives_the_lapse_time_in_the_recipients_zone_in_both_languages(
+    staff_user, settings, mailoutbox
+):
+    settings.EMAIL_CONFIGURED = True
+    store_zone(staff_user, "Asia/Shanghai")
+    task_made_at(submitted_by=staff_user)
+    with time_machine.travel(MOMENT + timedelta(days=2, hours=1)):
+        assert services.voice_send_reminders() == 1
+    body = mailoutbox[0].body
+    assert "this one lapses on 29 Nov 2026, 18:36 CST." in body
+    assert "此声音将于 2026年11月29日 18:36 CST 失效" in body
+    assert timezone.get_current_timezone_name() == "UTC"
