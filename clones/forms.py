@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -67,6 +68,11 @@ class NotesField(forms.CharField):
         return super().to_python(value).replace("\r\n", "\n")
 
 
+def _sample_sentences_as_data() -> str:
+    """clones/languages.py's sample sentences as JSON for a data- attribute: clone-form.js inserts them."""
+    return json.dumps(languages.SAMPLE_SENTENCES, ensure_ascii=False)
+
+
 class CloneForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
@@ -84,9 +90,14 @@ class CloneForm(forms.Form):
         required=False,
         strip=True,
         help_text=format_lazy(
-            _("Optional. What the preview should say, at most {limit} characters."), limit=MAX_CONTENT_TEXT
+            _(
+                "Optional. What the preview says, at most {limit} characters. Left empty, the voice "
+                "service reads its own Chinese sentence whatever the language: type a sentence in the "
+                "voice's language, or use a sample sentence."
+            ),
+            limit=MAX_CONTENT_TEXT,
         ),
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "data-samples": _sample_sentences_as_data()}),
     )
     sound_version = forms.ChoiceField(
         label=_("Model version"),

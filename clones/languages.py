@@ -78,6 +78,32 @@ LANGUAGES_BY_VERSION: dict[str, tuple[Language, ...]] = {
 ALL_LANGUAGES: tuple[Language, ...] = LANGUAGES_BY_VERSION["v2"]
 
 
+# When the preview text is left empty, the service reads its own Chinese sentence whatever the language, and
+# an English voice's preview then speaks Chinese. These sentences are offered instead, one per language we can
+# write correctly; a language missing here gets no sample rather than a doubtful one. Each is written as the
+# language is: Cantonese in Traditional characters, with its own words (呢、係、嘅).
+SAMPLE_SENTENCES: dict[str, str] = {
+    "English": "Hello, this is a preview of my cloned voice. I hope it sounds just like me.",
+    "Chinese": "你好，这是我的克隆声音的试听。希望它听起来和我一模一样。",
+    "Chinese,Yue": "你好，呢段係我複製聲音嘅試聽。希望聽落同我一模一樣。",
+    "Japanese": "こんにちは。これは私のクローン音声の試聴です。私の声にそっくりに聞こえるといいのですが。",
+    "Korean": "안녕하세요. 제 복제 목소리의 미리 듣기입니다. 제 목소리와 똑같이 들리면 좋겠습니다.",
+    "French": "Bonjour, voici un aperçu de ma voix clonée. J'espère qu'elle me ressemble vraiment.",
+    "German": "Hallo, das ist eine Hörprobe meiner geklonten Stimme. Ich hoffe, sie klingt genau wie ich.",
+    "Spanish": "Hola, esta es una muestra de mi voz clonada. Espero que suene igual que yo.",
+    "Italian": "Ciao, questa è un'anteprima della mia voce clonata. Spero che suoni proprio come me.",
+    "Portuguese": "Olá, esta é uma amostra da minha voz clonada. Espero que soe exatamente como eu.",
+    "Russian": "Здравствуйте, это образец моего клонированного голоса. Надеюсь, он звучит точно как я.",
+    "Dutch": "Hallo, dit is een voorbeeld van mijn gekloonde stem. Ik hoop dat hij precies zo klinkt als ik.",
+    "Polish": "Dzień dobry, to jest próbka mojego sklonowanego głosu. Mam nadzieję, że brzmi jak ja.",
+    "Swedish": "Hej, det här är ett smakprov på min klonade röst. Jag hoppas att den låter precis som jag.",
+    "Danish": "Hej, dette er en prøve på min klonede stemme. Jeg håber, at den lyder præcis som mig.",
+    "Ukrainian": "Вітаю, це зразок мого клонованого голосу. Сподіваюся, він звучить точно як я.",
+    "Indonesian": "Halo, ini adalah contoh suara kloning saya. Semoga terdengar persis seperti suara saya.",
+    "Catalan": "Hola, aquesta és una mostra de la meva veu clonada. Espero que soni igual que jo.",
+}
+
+
 def versions_of(language: str) -> list[str]:
     """The model versions that accept this language name."""
     return [version for version, languages in LANGUAGES_BY_VERSION.items() if language in _values(languages)]

@@ -1,4 +1,5 @@
-// The clone form: the language list follows the model version, and the preview text has a live counter.
+// The clone form: the language list follows the model version, the preview text has a live counter and a
+// sample sentence in the chosen language.
 // Options come from the server (clones/languages.py); this only shows or hides them.
 (function () {
   "use strict";
@@ -60,6 +61,44 @@
       };
       text.addEventListener("input", update);
       update();
+    }
+
+    // "Use a sample sentence": left empty, the service reads its own Chinese sentence whatever the language.
+    // The sentences come from clones/languages.py, as data on the text area (data-samples); none is written here.
+    var sampleButton = document.getElementById("use-sample-sentence");
+    var sampleNote = document.getElementById("sample-sentence-note");
+    if (text && sampleButton && sampleNote) {
+      var samples = JSON.parse(text.dataset.samples || "{}");
+      var isSample = function (value) {
+        return Object.keys(samples).some(function (language) { return samples[language] === value; });
+      };
+      var updateSample = function () {
+        var option = select.options[select.selectedIndex];
+        var hasSample = Boolean(select.value && samples[select.value]);
+        sampleButton.disabled = !hasSample;
+        if (!select.value) {
+          sampleNote.textContent = sampleNote.dataset.noLanguage;
+        } else if (!hasSample) {
+          sampleNote.textContent = sampleNote.dataset.noSample.replace("{language}", option.textContent.trim());
+        } else {
+          sampleNote.textContent = "";
+        }
+      };
+      sampleButton.addEventListener("click", function () {
+        var sentence = samples[select.value];
+        if (!sentence) return;
+        var typed = text.value.trim();
+        if (typed && !isSample(typed) && !window.confirm(sampleButton.dataset.confirm)) return;
+        text.value = sentence;
+        text.dispatchEvent(new Event("input", { bubbles: true }));
+        text.focus();
+      });
+      select.addEventListener("change", updateSample);
+      Array.prototype.forEach.call(versionInputs, function (input) {
+        input.addEventListener("change", updateSample);
+      });
+      sampleButton.hidden = false;
+      updateSample();
     }
   }
 
