@@ -1,5 +1,5 @@
-"""In Chromium set to Shanghai time: the first visit stores the browser's zone, the list shows its times 8 hours
-ahead of UTC with the zone named, and the footer's control changes the zone, in English and Chinese."""
+"""In Chromium set to Shanghai time: the first visit stores the browser's zone, the list shows its times
+8 hours ahead of UTC with the zone named, and the footer's control changes the zone, in both languages."""
 
 from __future__ import annotations
 
