@@ -751,14 +751,20 @@ def speech_timeline(
         units[-1][0] += character
         units[-1][1] += per_character
 
+    previous = ""  # the character before this one (pauses do not count)
     for token in _SPEECH_TOKEN.finditer(_SPEECH_SIM_MARKER.sub("", text)):
         pause, character = token.groups()
+        after, previous = previous, character if character is not None else previous
         if pause is not None:
             add_time(round(float(pause) * 1000))
         elif subtitle_type == "word":
             if character.isspace():
                 is_open = False
                 add_time(per_character)
+            elif units and not character.isalnum() and after and not after.isspace():
+                # Punctuation belongs to the word before it ("好。", "world.").
+                units[-1][0] += character
+                units[-1][1] += per_character
             elif _WIDE_CHARACTER.match(character):
                 is_open = False
                 add_character(character)
