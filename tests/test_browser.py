@@ -117,4 +117,4 @@ def test_a_failed_task_shows_the_services_reason_in_plain_words(page: Page, staf
     row = page.locator("ol.task-list > li").first
     run_poller_until(page, lambda: row.get_attribute("data-status") == "failed")
     expect(row.locator(".badge").first).to_have_text("Failed")
-    expect(row).to_contain_text("The audio does not contain enough clear speech")
+    expect(row).to_contain_text("The voice service found too little clear speech in the clip.")
