@@ -58,6 +58,31 @@
     if (changedByKeyboard && event.target === changedByKeyboard) apply(changedByKeyboard);
   });
 
+  // The address is the bookmark: only the filters in force go into it (no "status=&version=&…").
+  function tidyAddress(form) {
+    var params = new URLSearchParams();
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (!control.name || control.disabled || control.type === "submit" || control.type === "button") return;
+      if (control.type === "checkbox") {
+        if (control.checked) params.append(control.name, "1");
+      } else if (control.tagName === "SELECT") {
+        // The first option is the default ("Any status", "Newest first"): leaving it out changes nothing.
+        if (control.selectedIndex > 0) params.append(control.name, control.value);
+      } else if (control.value.trim()) {
+        params.append(control.name, control.value);
+      }
+    });
+    var query = params.toString();
+    return form.action.split("?")[0] + (query ? "?" + query : "");
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-apply-on-change]")) return;
+    event.preventDefault();
+    window.location.assign(tidyAddress(form));
+  });
+
   function refocus() {
     var id = null;
     try {
