@@ -20,6 +20,9 @@ def studio(request: HttpRequest) -> dict:
         "model_id_lifetime": models.MODEL_ID_LIFETIME,
         # Lazy: the query runs only where base.html renders the banner, and only for administrators.
         "is_key_refused": SimpleLazyObject(_latest_answer_refused_our_key) if is_administrator else False,
+        "is_account_refused": SimpleLazyObject(_latest_send_refused_for_the_account)
+        if is_administrator
+        else False,
     }
 
 
@@ -34,3 +37,19 @@ def _latest_answer_refused_our_key() -> bool:
         .first()
     )
     return latest in CREDENTIAL_FAILURES
+
+
+def _latest_send_refused_for_the_account() -> bool:
+    """Whether the latest submission was refused for a problem of the team's account (no balance left), until
+    a submission is accepted again."""
+    from clones import service_messages
+
+    latest = (
+        TaskEvent.objects.filter(kind=TaskEvent.Kind.SEND, http_status__isnull=False)
+        .order_by("-pk")
+        .values_list("outcome", "task__error")
+        .first()
+    )
+    if latest is None or latest[0] != "rejected":
+        return False
+    return service_messages.explain(latest[1] or "").is_account_problem

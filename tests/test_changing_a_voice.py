@@ -272,3 +272,18 @@ def test_a_row_tells_the_page_whether_and_how_it_finished(staff_client, status, 
         assert outcome in head
     else:
         assert "data-outcome" not in head
+
+
+def test_administrators_see_a_banner_while_the_service_refuses_clips_for_the_teams_account(
+    staff_client, administrator_client, simulator, form_data
+):
+    banner = "because of the team's SoundClone account"
+    staff_client.post("/tasks/new/", form_data(file_url="https://e.com/a.mp3?sim=create-wrapped-error"))
+    call_command("poll_clones")
+    assert CloneTask.objects.get().status == Status.REFUSED
+    assert banner in administrator_client.get("/tasks/").content.decode()
+    assert banner not in staff_client.get("/tasks/").content.decode()  # staff see it on the row instead
+
+    staff_client.post("/tasks/new/", form_data())
+    call_command("poll_clones")
+    assert banner not in administrator_client.get("/tasks/").content.decode()
