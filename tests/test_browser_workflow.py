@@ -37,8 +37,8 @@ def test_a_staff_member_finds_a_voice_by_searching_and_the_filters_stay_in_the_a
 
     # A modelId pasted from another tool finds its voice too; the filters combine with it.
     page.get_by_role("searchbox", name="Search").fill("voice_5b0c")
-    page.get_by_label("Status").select_option("completed")
-    page.get_by_role("button", name="Apply filters").click()
+    page.locator("details.filter-more > summary").click()  # the filters wait behind their disclosure
+    page.get_by_label("Status").select_option("completed")  # and apply as soon as one changes
     expect(page.locator("ol.task-list > li")).to_have_count(1)
     expect(page.locator("ol.task-list > li").first).to_contain_text("Advert, upbeat")
 
