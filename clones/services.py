@@ -29,11 +29,13 @@ from clones.models import (
     DEFAULT_PITCH,
     DEFAULT_SPEED,
     DEFAULT_VOLUME,
+    MODEL_ID_LIFETIME,
     CloneTask,
     SpeechTask,
     TaskChange,
     TaskEvent,
 )
+from clones.templatetags.clones_extras import time_left_words
 
 logger = logging.getLogger(__name__)
 
@@ -969,8 +971,11 @@ def _send_reminder(voice: CloneTask) -> None:
         "voice_url": settings.STUDIO_BASE_URL.rstrip("/") + voice.get_absolute_url(),
         "expires_at": voice.model_id_expires_at,
     }
+    with translation.override("zh-hans"):
+        context["lifetime_zh"] = time_left_words(MODEL_ID_LIFETIME)
     # Times in the person's own zone, as on their pages (the site's zone if they stored none).
     with translation.override("en"), timezone.override(local_time.zone_of(user)):
+        context["lifetime"] = time_left_words(MODEL_ID_LIFETIME)
         body = render_to_string("clones/speech_reminder_email.txt", context)
     subject = f"SoundClone Studio: “{voice.name}” lapses within a day unless it is used"
     send_mail(" ".join(subject.split())[:200], body, None, [user.email])
