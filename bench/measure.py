@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from bench.idle_tab import measure_completed_on_screen, measure_idle_tab
 from bench.processes import (
     BenchAborted,
     child_pids,
@@ -1000,6 +1001,14 @@ def main() -> None:
                     stack, user=user, cookies=cookies, browsers=browsers, seconds=window, tasks=20
                 )
             result["economy"] = economy
+            # bench/idle_tab.py: an open list tab in Chromium.
+            log("idle list tab in Chromium: bytes a minute, then completed voices on screen")
+            result["idle_tab"] = measure_idle_tab(
+                stack, user=user, cookie=(cookie_name, session_id), seconds=window
+            )
+            result["completed_on_screen"] = measure_completed_on_screen(
+                stack, user=user, cookie=(cookie_name, session_id), count=8 if args.quick else 24
+            )
 
         workers = child_pids(stack.web.pid) if stack.web else []
         result["memory"] = {

@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.idle_tab import completed_on_screen_cell, idle_tab_cell
 from bench.processes import BenchAborted, free_port, raise_on_stop_signals, tail
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -445,6 +446,16 @@ def render(
             f"Time to screen, p50 / p95: as a browser sees it (refresh every {interval:g} s)",
             "p95 < 10 s",
             lambda r: screen_cell(r, "browser"),
+        ),
+        (
+            "Idle list tab in Chromium, bytes received a minute: one unfinished voice / none",
+            "≤ 4 kB / 0",
+            idle_tab_cell,
+        ),
+        (
+            "Completed voice on an open list in Chromium, from the worker saving it, p50 / p95",
+            "p95 < 10 s",
+            completed_on_screen_cell,
         ),
         ("Memory after the load (RSS): one web worker / the poller", "—", memory_cell),
         (
