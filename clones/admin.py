@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clones.models import CloneTask, PollerHeartbeat, TaskEvent
+from clones.models import CloneTask, PollerHeartbeat, SpeechTask, TaskChange, TaskEvent
 
 
 class TaskEventInline(admin.TabularInline):
@@ -69,6 +69,35 @@ class CloneTaskAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # also takes "Delete selected" off the list's actions
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For reading only, as CloneTaskAdmin: the record is never rewritten or deleted from the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SpeechTask)
+class SpeechTaskAdmin(ReadOnlyAdmin):
+    list_display = ["voice", "status", "emotion", "sound_version", "language", "submitted_by", "created_at"]
+    list_filter = ["status", "emotion", "sound_version"]
+    search_fields = ["content_text", "upstream_id", "voice__name", "voice__model_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["voice", "submitted_by"]
+
+
+@admin.register(TaskChange)
+class TaskChangeAdmin(ReadOnlyAdmin):
+    list_display = ["task", "action", "by", "at"]
+    list_filter = ["action"]
+    list_select_related = ["task", "by"]
 
 
 @admin.register(PollerHeartbeat)

@@ -85,3 +85,9 @@ def test_the_list_offers_no_bulk_delete_and_refuses_one_asked_for_anyway(superus
 
 def test_task_events_have_no_admin_page_of_their_own(superuser_client, task):
     assert superuser_client.get("/admin/clones/taskevent/").status_code == 404
+
+
+@pytest.mark.parametrize("model", ["speechtask", "taskchange"])
+def test_speech_tasks_and_the_change_history_are_read_only_too(superuser_client, model):
+    assert superuser_client.get(f"/admin/clones/{model}/").status_code == 200
+    assert superuser_client.get(f"/admin/clones/{model}/add/").status_code == 403
