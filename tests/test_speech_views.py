@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -344,3 +345,22 @@ def test_the_voice_page_in_chinese(staff_client, voice):
     with translation.override("zh-hans"):
         page = staff_client.get(f"/tasks/{voice.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "生成语音" in page and "标记为使用中" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "field_name", "service_link"),
+    [
+        ("audio/", "audio_file", "https://cdn.example.com/s.wav"),
+        ("subtitles/", "subtitle_file", "https://cdn.example.com/s.json"),
+    ],
+)
+def test_a_speech_file_that_vanished_is_served_from_the_services_link_and_copied_again(
+    staff_client, completed_speech, path, field_name, service_link
+):
+    Path(getattr(completed_speech, field_name).path).unlink()
+    response = staff_client.get(f"/tasks/speech/{completed_speech.pk}/{path}")
+    assert response.status_code == 302 and response["Location"] == service_link
+    completed_speech.refresh_from_db()
+    assert getattr(completed_speech, field_name).name == ""
+    assert completed_speech.audio_copy_attempts == 0
+    assert completed_speech.audio_copy_next_at <= timezone.now()
