@@ -340,7 +340,8 @@ def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             return is_public_address(embedded)
-        if ip in _LOCAL_NAT64:
+        # fec0::/10 (site-local) is deprecated but routed in some networks; ipaddress deems it global.
+        if ip in _LOCAL_NAT64 or ip.is_site_local:
             return False
     return ip.is_global and not (
         ip.is_multicast

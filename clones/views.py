@@ -22,6 +22,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -608,12 +609,20 @@ def _pretty_json(value: object) -> str:
 
 def _redirect_back(request: HttpRequest, task: CloneTask) -> HttpResponse:
     """Back to the page the button was on (a list with its filters), or else to the task's page."""
-    next_url = request.POST.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(
+    next_url = _safe_next_url(request, request.POST.get("next", ""))
+    if next_url:
+        return HttpResponseRedirect(next_url)
+    return redirect(task)
+
+
+def _safe_next_url(request: HttpRequest, next_url: str) -> str:
+    """next_url if it is a path on this site, else "". A path only: redirect() takes "abc" for the name of
+    a view (NoReverseMatch, a 500), and url_has_allowed_host_and_scheme lets "abc" through."""
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(next_url)
-    return redirect(task)
+        return next_url
+    return ""
 
 
 def redirect_to_task(task: CloneTask) -> HttpResponse:
@@ -673,11 +682,8 @@ def time_zone_edit(request: HttpRequest) -> HttpResponse:
     timezone.js posts `detected=1` with the browser's zone when none is stored; that report never overrides a
     zone the person picked, and is answered with JSON (the zone now stored) instead of a page.
     """
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("clones:task-list")
+    next_url = _safe_next_url(request, request.POST.get("next") or request.GET.get("next") or "")
+    next_url = next_url or reverse("clones:task-list")
     current = timezone.get_current_timezone_name()
     if request.method == "GET":
         return _render_time_zone_form(request, selected=current, next_url=next_url)
@@ -704,7 +710,7 @@ def time_zone_edit(request: HttpRequest) -> HttpResponse:
             shows_other_times = local_time.local_datetime(now) != shown_before
         return JsonResponse({"time_zone": stored, "shows_other_times": shows_other_times})
     messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": stored})
-    return redirect(next_url)
+    return HttpResponseRedirect(next_url)
 
 
 def _render_time_zone_form(

@@ -1,0 +1,297 @@
+"""Issue 9 ("Trust") as a hostile tester tried it again after it was built: the cases the first pass did not
+try. Each failed (or could not fail) before the fix that came with it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import responses
+import time_machine
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from clones import services
+from clones.fetch import FetchError, FetchFailure, fetch_public
+from clones.models import CloneTask, SpeechTask
+from tests.factories import completed_task, make_task
+from tests.local_http import LocalServer, answer
+
+Status = CloneTask.Status
+DEEP_JSON = "[" * 100_000 + "]" * 100_000  # json.loads gives up with RecursionError
+
+
+@pytest.fixture
+def crafting_client(staff_client):
+    """A signed-in client that gets the 500 page a browser would, instead of the exception."""
+    staff_client.raise_request_exception = False
+    return staff_client
+
+
+# --- Where a button sends you back ("next") -----------------------------------------------------------------
+
+# url_has_allowed_host_and_scheme accepts each of these; redirect() then took "abc" for a view's name
+# (NoReverseMatch: a 500) and "admin:index" for a route.
+CRAFTED_NEXT = ["abc", "a\x00", "admin:index", "clones:task-list", "//evil.example", "http://evil.example/"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["archive", "restore"])
+@pytest.mark.parametrize("next_url", CRAFTED_NEXT)
+def test_a_crafted_next_after_archive_or_restore_goes_back_to_the_voice_page(
+    crafting_client, staff_user, action, next_url
+):
+    task = make_task(submitted_by=staff_user, archived_at=timezone.now() if action == "restore" else None)
+    response = crafting_client.post(f"/tasks/{task.pk}/{action}/", {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == f"/tasks/{task.pk}/"
+
+
+@pytest.mark.django_db
+def test_a_next_that_is_a_path_on_this_site_is_followed(staff_client, staff_user):
+    task = make_task(submitted_by=staff_user)
+    response = staff_client.post(f"/tasks/{task.pk}/archive/", {"next": "/tasks/?q=narrator"})
+    assert response["Location"] == "/tasks/?q=narrator"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("next_url", CRAFTED_NEXT)
+def test_a_crafted_next_after_choosing_a_time_zone_goes_to_the_list(crafting_client, next_url):
+    response = crafting_client.post("/tasks/time-zone/", {"time_zone": "Asia/Shanghai", "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+
+
+# --- More ranges ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["bytes=-0", "bytes=5-2", "bytes=-", f"bytes={'9' * 30}-"])
+def test_a_range_no_byte_of_the_file_satisfies_answers_416(crafting_client, header):
+    task = completed_task()
+    task.audio_file.save("previews/review.wav", ContentFile(b"RIFF" + b"\x00" * 60))
+    response = crafting_client.get(f"/tasks/{task.pk}/audio/", HTTP_RANGE=header)
+    assert response.status_code == 416
+    assert response["Content-Range"] == "bytes */64"
+
+
+# --- More ways around the URL guard -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def canary():
+    """A loopback server that would hand out audio to anyone who reaches it, and remembers who did."""
+    with LocalServer(answer(200, b"RIFF" + b"\x00" * 60, content_type="audio/wav")) as server:
+        yield server
+
+
+def guarded_fetch(url: str) -> None:
+    fetch_public(url, max_bytes=10_000, deadline=5.0, accept={"audio/wav"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://0x7f.1:{port}/a.wav",
+        "http://0X7F.1:{port}/a.wav",
+        "http://0177.1:{port}/a.wav",
+        "http://127.000.000.001:{port}/a.wav",
+        "http://[0:0:0:0:0:ffff:7f00:1]:{port}/a.wav",
+        "http://[::ffff:0:7f00:1]:{port}/a.wav",
+        "http://[0::1]:{port}/a.wav",
+        "http://[::ffff:169.254.169.254]:{port}/a.wav",
+        "http://[fec0::1]:{port}/a.wav",  # site-local: ipaddress calls it global
+        "HTTP://127.0.0.1:{port}/a.wav",
+        "HtTp://LOCALHOST:{port}/a.wav",
+        "http://127.0.0.1\t:{port}/a.wav",  # urlsplit drops tabs and newlines: another parser might not
+        "http://127.0.0.1:{port}/a\n.wav",
+        "http://local\nhost:{port}/a.wav",
+        "http://localhost.:{port}/a.wav",
+        "http://localhost..:{port}/a.wav",
+        "http://ｌｏｃａｌｈｏｓｔ:{port}/a.wav",  # full-width letters, which IDNA folds to "localhost"
+        "http://127.0.0.1:{port}#@1.1.1.1/a.wav",
+        "http://1.1.1.1%2f@127.0.0.1:{port}/a.wav",
+    ],
+)
+def test_another_spelling_of_a_private_address_is_refused_before_any_connection(canary, url):
+    with pytest.raises(FetchError) as error:
+        guarded_fetch(url.format(port=canary.port))
+    assert error.value.kind == FetchFailure.REFUSED
+    assert canary.hits == []
+
+
+@pytest.mark.parametrize("host", ["xn--lcalhost-q8a.example", "xn--80ak6aa92e.com", "cdn.example.com"])
+def test_a_name_that_resolves_to_loopback_is_refused_whatever_it_looks_like(canary, monkeypatch, host):
+    """An IDN homograph (punycode of "lоcalhost" with a Cyrillic о, "аррӏе") resolving to our machine."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve_to_loopback(name, port, *args, **kwargs):
+        if name == host:
+            return real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        return real_getaddrinfo(name, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_to_loopback)
+    with pytest.raises(FetchError) as error:
+        guarded_fetch(f"http://{host}:{canary.port}/a.wav")
+    assert error.value.kind == FetchFailure.REFUSED
+    assert canary.hits == []
+
+
+# --- Speech tasks ride the same worker: the same guarantees -------------------------------------------------
+
+
+class SimulatorClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sim_clock(simulator) -> SimulatorClock:
+    clock = SimulatorClock()
+    simulator.state.config.clock = clock
+    return clock
+
+
+def work(task):
+    task.refresh_from_db()
+    services.task_sync(task=task)
+    task.refresh_from_db()
+    return task
+
+
+@pytest.fixture
+def voice(simulator, sim_clock, staff_user) -> CloneTask:
+    """A voice the simulator cloned a moment ago (its modelId is one the simulator knows)."""
+    task = services.task_submit(
+        user=staff_user,
+        name="Narrator",
+        file_url="https://media.example.com/a.mp3",
+        sound_version="v2",
+        language="English",
+        form_token=uuid.uuid4(),
+    )
+    work(task)
+    sim_clock.advance(5)
+    task = work(task)
+    assert task.is_completed
+    return task
+
+
+def speak(voice: CloneTask, text: str = "Hello there.") -> SpeechTask:
+    return services.speech_submit(
+        user=voice.submitted_by,
+        voice=voice,
+        text=text,
+        sound_version=voice.sound_version,
+        language=voice.language,
+        emotion="happy",
+        speed=Decimal("1"),
+        volume=Decimal("1"),
+        pitch=0,
+        subtitles=SpeechTask.Subtitles.NONE,
+        form_token=uuid.uuid4(),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("marker", ["poll-500", "poll-429", "poll-401", "poll-notjson"])
+def test_a_speech_task_whose_every_check_fails_is_still_given_up_at_the_hard_limit(voice, settings, marker):
+    speech = work(speak(voice, text=f"Hello [sim:{marker}]"))
+    assert speech.status == Status.QUEUED
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT + 1)):
+        speech = work(speech)
+    assert (speech.status, speech.error) == (Status.FAILED, services.MESSAGE_TOO_LONG)
+    assert speech.next_poll_at is None
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_answer_to_a_speech_request_leaves_it_uncertain_not_sending(voice, settings):
+    speech = speak(voice)
+    with responses.RequestsMock() as mocked:
+        mocked.post(f"{settings.SOUNDCLONE_BASE_URL}/v1/soundCloning/audios", body=DEEP_JSON)
+        speech = work(speech)
+    assert speech.status == Status.UNCERTAIN
+    assert speech.send_started_at is None
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_answer_to_a_speech_status_query_is_a_failing_check_not_a_crash(voice, settings):
+    speech = work(speak(voice))
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{settings.SOUNDCLONE_BASE_URL}/v1/result/{speech.upstream_id}", body=DEEP_JSON)
+        speech = work(speech)
+    assert speech.status == Status.QUEUED
+    assert speech.checks_failing_since is not None
+    assert "deep JSON" in speech.check_problem_detail
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_answer_to_a_clone_status_query_is_a_failing_check_not_a_crash(simulator, settings):
+    task = work(
+        services.task_submit(
+            user=None,
+            name="Narrator",
+            file_url="https://media.example.com/a.mp3",
+            sound_version="v1",
+            language="English",
+            form_token=uuid.uuid4(),
+        )
+    )
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{settings.SOUNDCLONE_BASE_URL}/v1/result/{task.upstream_id}", body=DEEP_JSON)
+        task = work(task)
+    assert task.status == Status.QUEUED
+    assert task.checks_failing_since is not None
+    assert "deep JSON" in task.check_problem_detail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rename_archive_and_mark_in_use_made_while_a_slow_speech_query_is_in_flight_are_kept(
+    simulator, voice, staff_user, sim_clock
+):
+    simulator.state.config.slow_seconds = 1.5
+    speech = work(speak(voice, text="Hello [sim:poll-slow]"))
+    sim_clock.advance(30)
+    worker = threading.Thread(
+        target=services.task_sync, kwargs={"task": SpeechTask.objects.get(pk=speech.pk)}
+    )
+    worker.start()
+    time.sleep(0.5)  # the worker has loaded the speech task and waits on the service
+    services.task_update_details(task=voice, user=staff_user, name="Renamed meanwhile", notes="new notes")
+    services.voice_mark_in_use(voice=voice, user=staff_user)
+    services.task_archive(task=voice, user=staff_user)
+    worker.join(timeout=10)
+    speech.refresh_from_db()
+    voice.refresh_from_db()
+    assert speech.status == Status.COMPLETED  # the worker's own fields were written...
+    assert (voice.name, voice.notes) == ("Renamed meanwhile", "new notes")  # ...and not the staff's
+    assert voice.archived_at is not None and voice.archived_by == staff_user
+    assert voice.marked_in_use_by == staff_user and voice.permanent_at is not None
+
+
+# --- The one rule, on undo too --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_undo_of_keep_this_one_is_refused_to_someone_who_may_not_change_the_other_voice(
+    other_staff_client, staff_user
+):
+    first = completed_task(submitted_by=staff_user, sound_version="v1")
+    second = completed_task(submitted_by=staff_user, sound_version="v2", archived_at=timezone.now())
+    response = other_staff_client.post(
+        f"/tasks/compare/keep/{first.pk}/", {"others": str(second.pk), "undo": "1"}
+    )
+    assert response.status_code == 403
+    second.refresh_from_db()
+    assert second.archived_at is not None
