@@ -30,6 +30,11 @@ class SignInForm(AuthenticationForm):
     tries_left: int | None = None
     pause: timedelta | None = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        # No colon after the labels, as on every other form here (Django's Chinese colon is an ASCII one).
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean(self) -> dict:
         try:
             return super().clean()
