@@ -74,8 +74,11 @@ class CloneTaskQuerySet(models.QuerySet):
         return self.filter(stuck) | self.expiring_soon(now)
 
 
-class CloneTask(models.Model):
-    """One voice-clone preview: what a staff member asked for, and what the service made of it."""
+class ServiceTask(models.Model):
+    """What every task the worker carries to the service has: its status, the service's answer and the
+    worker's bookkeeping. Voices (CloneTask) and speech (SpeechTask) share it, so that the worker claims,
+    sends, polls and copies both with one code path (clones/services.py) and each status rule has one home.
+    """
 
     class Status(models.TextChoices):
         # Ours: the request is stored and the worker is sending it, or it did not make it.
@@ -103,6 +106,88 @@ class CloneTask(models.Model):
     # Rows a browser keeps refreshing from our database: exactly those the worker may still change.
     REFRESHED_STATUSES = POLLED_STATUSES
 
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTING)
+    upstream_id = models.CharField(_("service task id"), max_length=128, blank=True, db_index=True)
+    upstream_status = models.CharField(_("service status"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    last_response = models.JSONField(_("last service response"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("accepted by the service at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Worker bookkeeping.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    # Set while a create request is in flight. A worker that finds it set on a task it claims knows the
+    # previous sender died mid-request, so the outcome is unknown: the task becomes "uncertain", never resent.
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    # While status checks keep failing: since when, what went wrong (a message id, translated when shown) and
+    # what the service itself answered (its own words, sanitised by the client).
+    checks_failing_since = models.DateTimeField(null=True, blank=True)
+    check_problem = models.CharField(max_length=200, blank=True)
+    check_problem_detail = models.CharField(max_length=300, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    send_attempts = models.PositiveIntegerField(default=0)
+    failed_polls = models.PositiveIntegerField(default=0)
+    incomplete_results = models.PositiveIntegerField(default=0)
+    audio_copy_attempts = models.PositiveIntegerField(default=0)
+    audio_copy_next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_refreshed(self) -> bool:
+        return self.status in self.REFRESHED_STATUSES
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in self.ATTENTION_STATUSES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+    @property
+    def is_sending(self) -> bool:
+        return self.status == self.Status.SUBMITTING
+
+    @property
+    def is_uncertain(self) -> bool:
+        return self.status == self.Status.UNCERTAIN
+
+    @property
+    def is_refused(self) -> bool:
+        return self.status == self.Status.REFUSED
+
+    @property
+    def are_checks_failing(self) -> bool:
+        return self.checks_failing_since is not None and self.status in self.SENT_STATUSES
+
+    @property
+    def gives_up_at(self) -> datetime:
+        """When the worker stops waiting for the service and marks the task failed (the hard limit)."""
+        return (self.sent_at or self.created_at) + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT)
+
+    @property
+    def run_time(self) -> timedelta:
+        end = self.finished_at or timezone.now()
+        return max(end - self.created_at, timedelta(0))
+
+    @property
+    def language_label(self) -> str:
+        return languages.label_of(self.language)
+
+
+class CloneTask(ServiceTask):
+    """One voice-clone preview: what a staff member asked for, and what the service made of it."""
+
     name = models.CharField(_("name"), max_length=120)
     notes = models.TextField(_("notes"), blank=True)
     file_url = models.CharField(_("media URL"), max_length=2048)
@@ -123,19 +208,9 @@ class CloneTask(models.Model):
     # One per rendered form: the unique constraint turns a double click or a resent form into one task.
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTING)
-    upstream_id = models.CharField(_("service task id"), max_length=128, blank=True, db_index=True)
-    upstream_status = models.CharField(_("service status"), max_length=64, blank=True)
     model_id = models.CharField(_("modelId"), max_length=128, blank=True)
     audio_url = models.TextField(_("service preview URL"), blank=True)
     audio_file = models.FileField(_("archived preview"), upload_to="previews/", blank=True)
-    error = models.TextField(_("error"), blank=True)
-    last_response = models.JSONField(_("last service response"), null=True, blank=True)
-
-    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
-    sent_at = models.DateTimeField(_("accepted by the service at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -148,24 +223,6 @@ class CloneTask(models.Model):
     # "Clone with both versions" makes two tasks from one form: both carry that form's token here, so
     # either task can find its twin for the side-by-side comparison.
     pair_token = models.UUIDField(null=True, blank=True, editable=False)
-
-    # Worker bookkeeping.
-    next_poll_at = models.DateTimeField(null=True, blank=True)
-    # Set while a create request is in flight. A worker that finds it set on a task it claims knows the
-    # previous sender died mid-request, so the outcome is unknown: the task becomes "uncertain", never resent.
-    send_started_at = models.DateTimeField(null=True, blank=True)
-    # While status checks keep failing: since when, what went wrong (a message id, translated when shown) and
-    # what the service itself answered (its own words, sanitised by the client).
-    checks_failing_since = models.DateTimeField(null=True, blank=True)
-    check_problem = models.CharField(max_length=200, blank=True)
-    check_problem_detail = models.CharField(max_length=300, blank=True)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    poll_count = models.PositiveIntegerField(default=0)
-    send_attempts = models.PositiveIntegerField(default=0)
-    failed_polls = models.PositiveIntegerField(default=0)
-    incomplete_results = models.PositiveIntegerField(default=0)
-    audio_copy_attempts = models.PositiveIntegerField(default=0)
-    audio_copy_next_at = models.DateTimeField(null=True, blank=True)
 
     # Keeping the voice (issue 12). The service keeps a modelId for good once it is used to generate speech:
     # set when the first speech task with it completes (not when one is sent: it could still fail).
@@ -232,34 +289,6 @@ class CloneTask(models.Model):
         return reverse("clones:task-detail", args=[self.pk])
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED_STATUSES
-
-    @property
-    def is_refreshed(self) -> bool:
-        return self.status in self.REFRESHED_STATUSES
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.status in self.ATTENTION_STATUSES
-
-    @property
-    def is_completed(self) -> bool:
-        return self.status == self.Status.COMPLETED
-
-    @property
-    def is_sending(self) -> bool:
-        return self.status == self.Status.SUBMITTING
-
-    @property
-    def is_uncertain(self) -> bool:
-        return self.status == self.Status.UNCERTAIN
-
-    @property
-    def is_refused(self) -> bool:
-        return self.status == self.Status.REFUSED
-
-    @property
     def is_sent(self) -> bool:
         """The service has (or had) the task: it gave us an id for it."""
         return bool(self.upstream_id)
@@ -268,15 +297,6 @@ class CloneTask(models.Model):
     def can_clone_again(self) -> bool:
         """Whether "Clone again" is offered (list and voice page alike): once a task stops moving."""
         return not self.is_refreshed
-
-    @property
-    def are_checks_failing(self) -> bool:
-        return self.checks_failing_since is not None and self.status in self.SENT_STATUSES
-
-    @property
-    def gives_up_at(self) -> datetime:
-        """When the worker stops waiting for the service and marks the task failed (the hard limit)."""
-        return (self.sent_at or self.created_at) + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT)
 
     @property
     def has_preview(self) -> bool:
@@ -375,15 +395,6 @@ class CloneTask(models.Model):
             return False
         return user.is_staff or (self.submitted_by_id is not None and self.submitted_by_id == user.pk)
 
-    @property
-    def language_label(self) -> str:
-        return languages.label_of(self.language)
-
-    @property
-    def run_time(self) -> timedelta:
-        end = self.finished_at or timezone.now()
-        return max(end - self.created_at, timedelta(0))
-
 
 class TaskEvent(models.Model):
     """One exchange with the service about a task (send, poll, audio copy): the history the admin shows."""
@@ -445,15 +456,13 @@ MAX_VOLUME, DEFAULT_VOLUME = Decimal("10"), Decimal("1.0")  # above 0, up to 10
 MIN_PITCH, MAX_PITCH, DEFAULT_PITCH = -12, 12, 0
 
 
-class SpeechTask(models.Model):
+class SpeechTask(ServiceTask):
     """One generation of speech with a cloned voice: the text and settings asked for, and the result.
 
     Its own model, not a kind of CloneTask: the voice list, its filters, search, CSV and expiry all read one
     row as one voice. It reuses CloneTask's statuses and the worker's bookkeeping field names, so that the
     worker claims, sends, polls and copies both with one code path (clones/services.py).
     """
-
-    Status = CloneTask.Status
 
     class Subtitles(models.TextChoices):
         NONE = "", _("No subtitles")
@@ -486,36 +495,10 @@ class SpeechTask(models.Model):
     )
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    status = models.CharField(
-        _("status"), max_length=16, choices=CloneTask.Status.choices, default=CloneTask.Status.SUBMITTING
-    )
-    upstream_id = models.CharField(_("service task id"), max_length=128, blank=True, db_index=True)
-    upstream_status = models.CharField(_("service status"), max_length=64, blank=True)
     audio_url = models.TextField(_("service audio URL"), blank=True)
     subtitle_url = models.TextField(_("service subtitle URL"), blank=True)
     audio_file = models.FileField(_("archived audio"), upload_to="speech/", blank=True)
     subtitle_file = models.FileField(_("archived subtitles"), upload_to="speech/", blank=True)
-    error = models.TextField(_("error"), blank=True)
-    last_response = models.JSONField(_("last service response"), null=True, blank=True)
-
-    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
-    sent_at = models.DateTimeField(_("accepted by the service at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    # Worker bookkeeping: the same names and meanings as on CloneTask.
-    next_poll_at = models.DateTimeField(null=True, blank=True)
-    send_started_at = models.DateTimeField(null=True, blank=True)
-    checks_failing_since = models.DateTimeField(null=True, blank=True)
-    check_problem = models.CharField(max_length=200, blank=True)
-    check_problem_detail = models.CharField(max_length=300, blank=True)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    poll_count = models.PositiveIntegerField(default=0)
-    send_attempts = models.PositiveIntegerField(default=0)
-    failed_polls = models.PositiveIntegerField(default=0)
-    incomplete_results = models.PositiveIntegerField(default=0)
-    audio_copy_attempts = models.PositiveIntegerField(default=0)
-    audio_copy_next_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -554,42 +537,6 @@ class SpeechTask(models.Model):
         return self.voice.model_id
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in CloneTask.FINISHED_STATUSES
-
-    @property
-    def is_refreshed(self) -> bool:
-        return self.status in CloneTask.REFRESHED_STATUSES
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.status in CloneTask.ATTENTION_STATUSES
-
-    @property
-    def is_completed(self) -> bool:
-        return self.status == CloneTask.Status.COMPLETED
-
-    @property
-    def is_sending(self) -> bool:
-        return self.status == CloneTask.Status.SUBMITTING
-
-    @property
-    def is_uncertain(self) -> bool:
-        return self.status == CloneTask.Status.UNCERTAIN
-
-    @property
-    def is_refused(self) -> bool:
-        return self.status == CloneTask.Status.REFUSED
-
-    @property
-    def are_checks_failing(self) -> bool:
-        return self.checks_failing_since is not None and self.status in CloneTask.SENT_STATUSES
-
-    @property
-    def gives_up_at(self) -> datetime:
-        return (self.sent_at or self.created_at) + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT)
-
-    @property
     def wants_subtitles(self) -> bool:
         return bool(self.subtitles)
 
@@ -607,15 +554,6 @@ class SpeechTask(models.Model):
     @property
     def has_subtitle_file(self) -> bool:
         return self.is_completed and bool(self.subtitle_file or self.subtitle_url)
-
-    @property
-    def run_time(self) -> timedelta:
-        end = self.finished_at or timezone.now()
-        return max(end - self.created_at, timedelta(0))
-
-    @property
-    def language_label(self) -> str:
-        return languages.label_of(self.language)
 
     @property
     def emotion_label(self) -> str:
