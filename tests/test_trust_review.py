@@ -14,6 +14,8 @@ import pytest
 import responses
 import time_machine
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.db import DataError
 from django.utils import timezone
 
 from clones import services
@@ -295,3 +297,46 @@ def test_undo_of_keep_this_one_is_refused_to_someone_who_may_not_change_the_othe
     assert response.status_code == 403
     second.refresh_from_db()
     assert second.archived_at is not None
+
+
+# --- A write the database refuses is this task's fault, not the database's ------------------------------
+
+
+def refusing_sync_for(broken: CloneTask, real_sync):
+    def sync(*, task):
+        if task.pk == broken.pk:
+            raise DataError('invalid input syntax for type json: "\\u0000"')  # what PostgreSQL says
+        real_sync(task=task)
+
+    return sync
+
+
+@pytest.mark.django_db
+def test_a_task_whose_write_the_database_refuses_is_put_aside_for_an_hour_and_the_others_go_on(
+    simulator, monkeypatch
+):
+    tasks = [
+        make_task(status=Status.QUEUED, upstream_id=f"audio_{n}", sent_at=timezone.now()) for n in range(2)
+    ]
+    broken, other = tasks
+    CloneTask.objects.update(next_poll_at=timezone.now() - timedelta(seconds=1))
+    monkeypatch.setattr(services, "task_sync", refusing_sync_for(broken, services.task_sync))
+    call_command("poll_clones")  # one pass: it must not stop at the refused write
+    broken.refresh_from_db()
+    other.refresh_from_db()
+    assert broken.next_poll_at > timezone.now() + timedelta(minutes=59)
+    assert broken.check_problem == services.MESSAGE_INTERNAL_ERROR
+    assert other.last_polled_at is not None
+
+
+@pytest.mark.django_db
+def test_a_task_whose_write_the_database_keeps_refusing_is_given_up_at_the_hard_limit(
+    simulator, monkeypatch, settings
+):
+    broken = make_task(status=Status.QUEUED, upstream_id="audio_1", sent_at=timezone.now())
+    CloneTask.objects.update(next_poll_at=timezone.now())
+    monkeypatch.setattr(services, "task_sync", refusing_sync_for(broken, services.task_sync))
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.SOUNDCLONE_TASK_HARD_LIMIT + 1)):
+        call_command("poll_clones")
+    broken.refresh_from_db()
+    assert (broken.status, broken.error) == (Status.FAILED, services.MESSAGE_TOO_LONG)

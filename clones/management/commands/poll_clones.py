@@ -13,7 +13,7 @@ from types import FrameType
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
 from clones import services
@@ -146,6 +146,11 @@ class Command(BaseCommand):
         self.last_good_pass = started
         try:
             work(task=task)
+        except (DataError, IntegrityError):
+            # The database refused what this task's work tried to write (a value PostgreSQL will not store):
+            # this task's fault, and it would fail the same way every lease. Put aside like any bug, below.
+            logger.exception("the database refused a write for task=%s; it is put aside for an hour", task.pk)
+            services.task_defer_after_crash(task=task, due_field=due_field)
         except DatabaseError:
             # Not this task's fault: the claim's lease runs out and any worker takes it again.
             raise
