@@ -340,3 +340,74 @@ def test_a_task_whose_write_the_database_keeps_refusing_is_given_up_at_the_hard_
         call_command("poll_clones")
     broken.refresh_from_db()
     assert (broken.status, broken.error) == (Status.FAILED, services.MESSAGE_TOO_LONG)
+
+
+# --- Our key, echoed by the service, is never kept nor shown ----------------------------------------------
+
+KEY = "sk-review-echo-7f3a9c"
+
+
+def everything_stored() -> str:
+    from django.core import serializers
+
+    from clones.models import TaskChange, TaskEvent
+
+    rows = [
+        *CloneTask.objects.all(),
+        *SpeechTask.objects.all(),
+        *TaskEvent.objects.all(),
+        *TaskChange.objects.all(),
+    ]
+    return serializers.serialize("json", rows)
+
+
+@pytest.mark.django_db
+def test_our_key_echoed_in_every_answer_is_in_no_page_log_or_stored_row(
+    settings, staff_client, staff_user, caplog
+):
+    settings.SOUNDCLONE_API_KEY = KEY
+    base = settings.SOUNDCLONE_BASE_URL
+    echo = f"you sent {KEY}"
+    refused = services.task_submit(
+        user=staff_user,
+        name="Refused",
+        file_url="https://media.example.com/a.mp3",
+        sound_version="v1",
+        language="English",
+        form_token=uuid.uuid4(),
+    )
+    failing = services.task_submit(
+        user=staff_user,
+        name="Failing",
+        file_url="https://media.example.com/b.mp3",
+        sound_version="v1",
+        language="English",
+        form_token=uuid.uuid4(),
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mocked.post(f"{base}/v1/soundCloning/clones", status=400, json={"message": echo})
+        refused = work(refused)
+        mocked.replace(
+            responses.POST,
+            f"{base}/v1/soundCloning/clones",
+            json={"id": "audio_k", "status": "queued", "x": echo},
+        )
+        failing = work(failing)
+        mocked.get(f"{base}/v1/result/audio_k", status=500, json={"message": echo, echo: [echo]})
+        failing = work(failing)
+        mocked.replace(
+            responses.GET,
+            f"{base}/v1/result/audio_k",
+            json={"id": "audio_k", "status": "failed", "error": echo, "detail": {"key": KEY}},
+        )
+        CloneTask.objects.filter(pk=failing.pk).update(next_poll_at=timezone.now())
+        failing = work(failing)
+    assert refused.status == Status.REFUSED and failing.status == Status.FAILED
+    pages = [
+        staff_client.get(url).content.decode()
+        for url in ["/tasks/", f"/tasks/{refused.pk}/", f"/tasks/{failing.pk}/", f"/tasks/{refused.pk}/fix/"]
+    ]
+    pages.append(staff_client.get("/tasks/export/").getvalue().decode())
+    assert "[redacted]" in pages[1] + pages[2]
+    for text in [*pages, everything_stored(), caplog.text]:
+        assert KEY not in text
