@@ -177,6 +177,17 @@ def voice_keep(request: HttpRequest, pk: int) -> HttpResponse:
     if not voice.can_generate_speech or voice.is_kept:
         messages.info(request, _("This voice does not need keeping: it is kept already, or it has lapsed."))
         return redirect(voice)
+    if not voice.is_model_id_expiring_soon:
+        # Offered only on a voice lapsing within a day (its row and page show it then): a form posted from a
+        # stale page, or crafted, must not spend a paid generation the person was never offered.
+        messages.info(
+            request,
+            _(
+                "This voice does not need keeping yet: “Keep this voice” is offered in the last 24 hours "
+                "before it lapses. Generating any speech with it keeps it too."
+            ),
+        )
+        return redirect(voice)
     try:
         services.voice_keep_alive(voice=voice, user=request.user)
     except services.VoiceUnavailable:

@@ -15,7 +15,11 @@
     function updateCounter() {
       // Code points, pause markers included, as the service counts them (not UTF-16 units).
       var count = Array.from(text.value.trim()).length;
-      counter.textContent = counter.dataset.template.replace("{count}", count).replace("{limit}", limit);
+      // Grouped as the help text writes the limit ("9,999"), in the page's language.
+      var locale = document.documentElement.lang || undefined;
+      counter.textContent = counter.dataset.template
+        .replace("{count}", count.toLocaleString(locale))
+        .replace("{limit}", limit.toLocaleString(locale));
       counter.classList.toggle("over", count > limit);
     }
     text.addEventListener("input", updateCounter);
