@@ -626,8 +626,11 @@ def _safe_next_url(request: HttpRequest, next_url: str) -> str:
 
 
 def redirect_to_task(task: CloneTask) -> HttpResponse:
-    """Back to the list, where the task shows at the top (the list is newest first)."""
-    return redirect(reverse("clones:task-list") + f"#task-{task.pk}")
+    """Back to the list, where the task shows at the top (the list is newest first).
+
+    No #task-<id> in the address: on a list longer than the screen the browser would scroll the row to the
+    top edge, taking the message about it (and the header) off the screen."""
+    return redirect(reverse("clones:task-list"))
 
 
 def _announce_stored(request: HttpRequest, task: CloneTask) -> None:

@@ -110,6 +110,18 @@ HAN = r"[\u3400-\u9fff]"
 ASCII_BESIDE_CHINESE = re.compile(rf"{HAN}[,:();]|[,:();]{HAN}")
 
 NO_SIDEWAYS_SCROLL = "() => document.scrollingElement.scrollWidth <= innerWidth"
+# Text the style sheet adds (a colon after each label) is not in innerText: read it from ::before and ::after.
+STYLE_SHEET_TEXT = """() => {
+  const found = new Set();
+  for (const element of document.body.querySelectorAll("*")) {
+    if (!element.checkVisibility()) continue;
+    for (const pseudo of ["::before", "::after"]) {
+      const content = getComputedStyle(element, pseudo).content;
+      if (content && content.startsWith('"')) found.add(content.slice(1, -1));
+    }
+  }
+  return [...found];
+}"""
 
 
 def serious_accessibility_faults(page: Page) -> list[str]:
@@ -164,6 +176,11 @@ def test_every_page_fits_the_screen_reads_well_and_tells_the_time_in_the_readers
         found += [f"time: {wrong}" for wrong in times_out_of_style(text, locale)]
         if locale == "zh-CN":
             found += [f"punctuation: {match!r}" for match in ASCII_BESIDE_CHINESE.findall(text)]
+            found += [
+                f"style sheet adds {added!r}"
+                for added in page.evaluate(STYLE_SHEET_TEXT)
+                if re.search(r"[,:;()]", added)
+            ]
         found += serious_accessibility_faults(page)
         page.screenshot(path=tmp_path / f"{name.replace(' ', '-')}.png", full_page=True)
         if found:
@@ -207,3 +224,33 @@ def test_every_page_fits_the_screen_reads_well_and_tells_the_time_in_the_readers
     page.goto("/accounts/login/")
     check("sign in")
     assert problems == {}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280x800", "390x844"])
+def test_a_new_voice_and_the_message_about_it_are_both_on_the_first_screen(
+    signed_in_page, staff_user, tmp_path, locale, viewport
+):
+    for number in range(8):
+        completed_task(name=f"Older voice {number}", submitted_by=staff_user)
+    StaffPreference.objects.create(user=staff_user, time_zone=ZONE)
+    page = signed_in_page(staff_user, locale=locale, timezone_id=ZONE)
+    page.set_viewport_size(viewport)
+    page.goto("/tasks/new/")
+    page.locator("#id_name").fill("Brand new narrator")
+    page.locator("#id_file_url").fill("https://media.example.com/clips/brand-new.mp3")
+    page.locator("#id_language").select_option("English")
+    page.locator("#id_consent").check()
+    page.locator("form.clone-form button.primary").click()
+
+    message = page.locator(".messages")
+    expect(message).to_be_visible()
+    first = page.locator("ol.task-list > li").first
+    expect(first).to_contain_text("Brand new narrator")
+    page.screenshot(path=tmp_path / "after-submitting.png")
+    # The page opens at its top (before: at #task-<id>, which scrolled the header and the message away on a
+    # list longer than the screen): the message, and the new voice's name, state and times below it.
+    assert page.evaluate("scrollY") == 0
+    for shown in (message, first.locator(".task-meta").first):
+        box = shown.bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], box
