@@ -230,7 +230,7 @@ def test_three_pollers_share_200_tasks_without_polling_any_task_twice_within_its
     # for the CPU between its claim and its query, and a lease running out under it lets a second poller in.
     pollers = start_pollers(3, poller_environment(simulator, tmp_path, lease_seconds=15), tmp_path)
     try:
-        wait_until_all_finished(90, pollers)
+        wait_until_all_finished(180, pollers)
     finally:
         stop(pollers)
 
@@ -269,7 +269,7 @@ def test_a_poller_killed_mid_run_loses_nothing_the_others_finish_its_work(simula
             time.sleep(0.1)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
-        wait_until_all_finished(60, pollers[1:])
+        wait_until_all_finished(180, pollers[1:])
     finally:
         stop(pollers[1:])
     assert CloneTask.objects.filter(status=Status.COMPLETED).count() == 60
