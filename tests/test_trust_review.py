@@ -411,3 +411,98 @@ def test_our_key_echoed_in_every_answer_is_in_no_page_log_or_stored_row(
     assert "[redacted]" in pages[1] + pages[2]
     for text in [*pages, everything_stored(), caplog.text]:
         assert KEY not in text
+
+
+# --- NUL in every field of every form (PostgreSQL refuses it in text; the PostgreSQL pass runs this) ---
+
+NUL = "a\x00b"
+CLONE_FIELDS = [
+    "name",
+    "file_url",
+    "content_text",
+    "sound_version",
+    "language",
+    "notes",
+    "consent",
+    "form_token",
+]
+SPEECH_FIELDS = {
+    "text": "Hello there.",
+    "emotion": "happy",
+    "speed": "1",
+    "volume": "1",
+    "pitch": "0",
+    "subtitles": "none",
+    "sound_version": "v1",
+    "language": "English",
+    "form_token": "6c1b2f7e-0a4e-4e5c-8d1e-2f3a4b5c6d7e",
+}
+
+
+def nothing_stored_has_a_nul() -> None:
+    assert "\\u0000" not in everything_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", CLONE_FIELDS)
+def test_a_nul_in_any_field_of_the_clone_form_is_refused_plainly(crafting_client, form_data, field):
+    response = crafting_client.post("/tasks/new/", form_data(**{field: NUL}))
+    assert response.status_code in (200, 302, 400)
+    nothing_stored_has_a_nul()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", CLONE_FIELDS)
+def test_a_nul_in_any_field_of_fix_and_send_again_is_refused_plainly(
+    crafting_client, staff_user, form_data, field
+):
+    task = make_task(submitted_by=staff_user, status=Status.REFUSED, error="too short")
+    response = crafting_client.post(f"/tasks/{task.pk}/fix/", form_data(**{field: NUL}))
+    assert response.status_code in (200, 302, 400)
+    nothing_stored_has_a_nul()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["name", "notes", "next"])
+def test_a_nul_in_the_name_notes_or_next_of_a_voice_is_refused_plainly(crafting_client, staff_user, field):
+    task = make_task(submitted_by=staff_user)
+    data = {"name": "Renamed", "notes": "", "next": "/tasks/"}
+    response = crafting_client.post(f"/tasks/{task.pk}/edit/", {**data, field: NUL})
+    assert response.status_code in (200, 302, 400)
+    nothing_stored_has_a_nul()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", SPEECH_FIELDS)
+def test_a_nul_in_any_field_of_the_speech_form_is_refused_plainly(crafting_client, staff_user, field):
+    voice = completed_task(submitted_by=staff_user)
+    response = crafting_client.post(f"/tasks/{voice.pk}/speech/new/", {**SPEECH_FIELDS, field: NUL})
+    assert response.status_code in (200, 302, 400)
+    nothing_stored_has_a_nul()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/tasks/time-zone/", {"time_zone": NUL}),
+        ("/tasks/time-zone/", {"time_zone": NUL, "detected": "1"}),
+        ("/accounts/password/", {"old_password": NUL, "new_password1": NUL, "new_password2": NUL}),
+        ("/tasks/compare/keep/1/", {"others": NUL, "ids": NUL}),
+        ("/tasks/check-url/?file_url=a%00b", None),
+        ("/tasks/?q=a%00b&submitter=a%00b&status=a%00b", None),
+        ("/tasks/speech/?q=a%00b", None),
+    ],
+)
+def test_a_nul_in_the_other_forms_is_refused_plainly(crafting_client, staff_user, url, data):
+    completed_task(submitted_by=staff_user)
+    response = crafting_client.get(url) if data is None else crafting_client.post(url, data)
+    assert response.status_code in (200, 302, 400, 404)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_a_nul_in_the_sign_in_form_is_refused_plainly(anonymous_client, staff_user, field):
+    anonymous_client.raise_request_exception = False
+    response = anonymous_client.post("/accounts/login/", {"username": "mei", "password": "x", field: NUL})
+    assert response.status_code == 200
