@@ -79,6 +79,9 @@ MESSAGE_NO_SPEECH_REASON = gettext_noop(
 MESSAGE_NO_SPEECH_AUDIO = gettext_noop(
     "The voice service reported the speech as finished but sent no audio (or no subtitles)."
 )
+MESSAGE_NO_SUBTITLES = gettext_noop(
+    "The voice service sent the speech without the subtitles that were asked for. The audio is here."
+)
 MESSAGE_TOO_LONG = gettext_noop(
     "The voice service did not finish this task within the time limit, so we stopped waiting."
 )
@@ -531,11 +534,15 @@ def _apply_remote(task: WorkedTask, remote: RemoteTask, now: datetime) -> None:
     task.upstream_status = remote.raw_status
     task.last_response = remote.raw
     if remote.status == Status.COMPLETED and isinstance(task, SpeechTask):
-        if remote.audio_url and (remote.subtitle_url or not task.wants_subtitles):
+        has_subtitles = bool(remote.subtitle_url) or not task.wants_subtitles
+        # Subtitles that never come must not cost the audio (a paid generation that made the voice permanent):
+        # after a few more asks, the speech completes without them and says so.
+        gives_up_on_subtitles = task.incomplete_results + 1 >= MAX_INCOMPLETE_RESULTS
+        if remote.audio_url and (has_subtitles or gives_up_on_subtitles):
             task.audio_url = remote.audio_url
             task.subtitle_url = remote.subtitle_url
             task.audio_copy_next_at = now
-            _finish(task, Status.COMPLETED)
+            _finish(task, Status.COMPLETED, error="" if has_subtitles else MESSAGE_NO_SUBTITLES)
             _make_voice_permanent(task, now)
             return
         task.incomplete_results += 1

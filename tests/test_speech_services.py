@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import responses
 import time_machine
 from django.core import mail
 from django.core.management import call_command
@@ -358,3 +359,26 @@ def test_no_reminder_for_a_kept_voice_or_without_email(staff_user, settings):
     completed_task(submitted_by=staff_user, finished_at=almost)
     assert services.voice_send_reminders() == 0
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_speech_whose_subtitles_never_come_completes_with_its_audio_and_says_so(simulator, voice, settings):
+    speech = work(speak(voice, subtitles="word"))
+    answer = {
+        "id": speech.upstream_id,
+        "status": "completed",
+        "model": "soundCloningAudio",
+        "audioUrl": "https://cdn.example.com/speech.wav",
+        "subtitleFile": None,
+    }
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mocked.get(f"{settings.SOUNDCLONE_BASE_URL}/v1/result/{speech.upstream_id}", json=answer)
+        for _attempt in range(services.MAX_INCOMPLETE_RESULTS - 1):
+            speech = work(speech)
+            assert speech.status == Status.PROCESSING  # asked again: the subtitles may still come
+        speech = work(speech)
+    assert speech.status == Status.COMPLETED
+    assert speech.audio_url == "https://cdn.example.com/speech.wav"
+    assert speech.error == services.MESSAGE_NO_SUBTITLES
+    voice.refresh_from_db()
+    assert voice.is_permanent
