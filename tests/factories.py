@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
+from django.db import connections
 from django.utils import timezone
 
+from clones import services
 from clones.models import CloneTask
 
 
@@ -32,3 +36,16 @@ def completed_task(**fields) -> CloneTask:
     }
     values.update(fields)
     return make_task(**values)
+
+
+def worker_thread(task) -> threading.Thread:
+    """The worker's task_sync on `task` in another thread, as a second process would run it; the thread
+    closes its own database connection when done (PostgreSQL will not drop a test database still in use)."""
+
+    def sync() -> None:
+        try:
+            services.task_sync(task=type(task).objects.get(pk=task.pk))
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=sync)

@@ -1,7 +1,6 @@
 """The write path: storing, sending, resending and following tasks against the simulator over real HTTP."""
 
 import errno
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -16,7 +15,7 @@ from django.utils import timezone
 
 from clones import client, services
 from clones.models import CloneTask, TaskChange, TaskEvent
-from tests.factories import completed_task, make_task
+from tests.factories import completed_task, make_task, worker_thread
 
 Status = CloneTask.Status
 
@@ -403,7 +402,7 @@ def test_a_rename_and_archive_made_while_a_slow_status_query_is_in_flight_are_ke
     simulator.state.config.slow_seconds = 1.5
     task = submit_and_send(user=staff_user, file_url="https://media.example.com/a.mp3?sim=poll-slow")
     sim_clock.advance(5)
-    worker = threading.Thread(target=services.task_sync, kwargs={"task": CloneTask.objects.get(pk=task.pk)})
+    worker = worker_thread(task)
     worker.start()
     time.sleep(0.5)  # the worker has loaded the row and is waiting on the service
     services.task_update_details(task=task, user=staff_user, name="Renamed meanwhile", notes="new notes")
@@ -420,7 +419,7 @@ def test_a_restore_made_while_a_slow_send_is_in_flight_is_kept(simulator, staff_
     simulator.state.config.slow_seconds = 1.5
     task = submit(user=staff_user, file_url="https://media.example.com/a.mp3?sim=create-slow")
     services.task_archive(task=task, user=staff_user)
-    worker = threading.Thread(target=services.task_sync, kwargs={"task": CloneTask.objects.get(pk=task.pk)})
+    worker = worker_thread(task)
     worker.start()
     time.sleep(0.5)
     services.task_restore(task=task, user=staff_user)

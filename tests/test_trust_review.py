@@ -4,7 +4,6 @@ try. Each failed (or could not fail) before the fix that came with it."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -21,7 +20,7 @@ from django.utils import timezone
 from clones import services
 from clones.fetch import FetchError, FetchFailure, fetch_public
 from clones.models import CloneTask, SpeechTask
-from tests.factories import completed_task, make_task
+from tests.factories import completed_task, make_task, worker_thread
 from tests.local_http import LocalServer, answer
 
 Status = CloneTask.Status
@@ -265,9 +264,7 @@ def test_a_rename_archive_and_mark_in_use_made_while_a_slow_speech_query_is_in_f
     simulator.state.config.slow_seconds = 1.5
     speech = work(speak(voice, text="Hello [sim:poll-slow]"))
     sim_clock.advance(30)
-    worker = threading.Thread(
-        target=services.task_sync, kwargs={"task": SpeechTask.objects.get(pk=speech.pk)}
-    )
+    worker = worker_thread(speech)
     worker.start()
     time.sleep(0.5)  # the worker has loaded the speech task and waits on the service
     services.task_update_details(task=voice, user=staff_user, name="Renamed meanwhile", notes="new notes")
