@@ -378,20 +378,10 @@ def handle_result(
         if task is None or task.is_task_forgotten:
             return _json_response(404, {"message": "Task not found"})
         task.query_count += 1
-        markers = task.markers
-        is_first_query = task.query_count == 1
-        if "poll-401" in markers:
-            return _json_response(401, {"message": "Invalid API key"})
-        if "poll-404" in markers:
-            return _json_response(404, {"message": "Task not found"})
-        if "poll-429" in markers or ("poll-429-once" in markers and is_first_query):
-            return _json_response(429, {"msg": "Too many requests"})
-        if "poll-500" in markers or ("poll-500-once" in markers and is_first_query):
-            return _json_response(500, {"error": {"message": "Internal error"}})
-        delay = state.config.slow_seconds if "poll-slow" in markers else 0.0
-        if "poll-notjson" in markers:
-            return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
-        return _task_response(state, task, base_url=base_url, delay_seconds=delay)
+        fault = _query_fault(state, task.markers, is_first_query=task.query_count == 1)
+        if isinstance(fault, SimResponse):
+            return fault
+        return _task_response(state, task, base_url=base_url, delay_seconds=fault)
 
 
 def handle_audio(state: SimulatorState, *, task_id: str, range_header: str | None = None) -> SimResponse:
@@ -929,8 +919,17 @@ def _speech_result(state: SimulatorState, task: SimSpeechTask, *, base_url: str)
     if task.is_task_forgotten:
         return _json_response(404, {"message": "Task not found"})
     task.query_count += 1
-    markers = task.markers
-    is_first_query = task.query_count == 1
+    fault = _query_fault(state, task.markers, is_first_query=task.query_count == 1)
+    if isinstance(fault, SimResponse):
+        return fault
+    return _wrapped_response(_speech_object(state, task, base_url=base_url), task.markers, fault)
+
+
+def _query_fault(
+    state: SimulatorState, markers: frozenset[str], *, is_first_query: bool
+) -> SimResponse | float:
+    """The fault a status query's markers ask for (clone and speech tasks alike), or else how long the
+    answer waits ("poll-slow")."""
     if "poll-401" in markers:
         return _json_response(401, {"message": "Invalid API key"})
     if "poll-404" in markers:
@@ -942,7 +941,7 @@ def _speech_result(state: SimulatorState, task: SimSpeechTask, *, base_url: str)
     delay = state.config.slow_seconds if "poll-slow" in markers else 0.0
     if "poll-notjson" in markers:
         return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
-    return _wrapped_response(_speech_object(state, task, base_url=base_url), markers, delay)
+    return delay
 
 
 def _wrapped_response(data: Any, markers: frozenset[str], delay: float) -> SimResponse:
