@@ -74,6 +74,25 @@ class CloneTaskQuerySet(models.QuerySet):
         return self.filter(stuck) | self.expiring_soon(now)
 
 
+def worker_indexes(prefix: str) -> list[models.Index]:
+    """The two lookups poll_clones makes on a ServiceTask table, as partial indexes that stay small however
+    many finished tasks pile up: due sends and status queries (`status IN (...) AND next_poll_at <= now`),
+    and due copies of finished audio into our storage. (The statuses are ServiceTask.POLLED_STATUSES, written
+    out in a fixed order for the migrations; a test checks that they agree.)"""
+    return [
+        models.Index(
+            fields=["next_poll_at"],
+            condition=Q(status__in=["submitting", "retrying", "queued", "processing"]),
+            name=f"{prefix}_due_poll_idx",
+        ),
+        models.Index(
+            fields=["audio_copy_next_at"],
+            condition=Q(audio_copy_next_at__isnull=False),
+            name=f"{prefix}_due_copy_idx",
+        ),
+    ]
+
+
 class ServiceTask(models.Model):
     """What every task the worker carries to the service has: its status, the service's answer and the
     worker's bookkeeping. Voices (CloneTask) and speech (SpeechTask) share it, so that the worker claims,
@@ -247,20 +266,7 @@ class CloneTask(ServiceTask):
         verbose_name = _("clone task")
         verbose_name_plural = _("clone tasks")
         indexes = [
-            # poll_clones looks for due work (sends and status queries) with
-            # `status IN (...) AND next_poll_at <= now`: a partial index
-            # keeps that lookup small however many finished tasks pile up.
-            models.Index(
-                fields=["next_poll_at"],
-                condition=Q(status__in=["submitting", "retrying", "queued", "processing"]),
-                name="clonetask_due_poll_idx",
-            ),
-            # poll_clones also copies finished previews into our storage.
-            models.Index(
-                fields=["audio_copy_next_at"],
-                condition=Q(audio_copy_next_at__isnull=False),
-                name="clonetask_due_copy_idx",
-            ),
+            *worker_indexes("clonetask"),
             # The list's default view (not archived, newest or oldest first) reads a page straight off this
             # index, however many tasks there are; SQLite and PostgreSQL both walk it in either direction.
             models.Index(
@@ -505,17 +511,7 @@ class SpeechTask(ServiceTask):
         verbose_name = _("speech task")
         verbose_name_plural = _("speech tasks")
         indexes = [
-            # poll_clones looks for due speech work the same way as for clones (see CloneTask's indexes).
-            models.Index(
-                fields=["next_poll_at"],
-                condition=Q(status__in=["submitting", "retrying", "queued", "processing"]),
-                name="speechtask_due_poll_idx",
-            ),
-            models.Index(
-                fields=["audio_copy_next_at"],
-                condition=Q(audio_copy_next_at__isnull=False),
-                name="speechtask_due_copy_idx",
-            ),
+            *worker_indexes("speechtask"),
             # A voice's page lists its generations, newest first.
             models.Index(fields=["voice", "created_at"], name="speechtask_voice_idx"),
         ]

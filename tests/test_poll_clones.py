@@ -19,7 +19,7 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from clones import services
-from clones.models import CloneTask, PollerHeartbeat, TaskEvent
+from clones.models import CloneTask, PollerHeartbeat, SpeechTask, TaskEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 Status = CloneTask.Status
@@ -286,3 +286,10 @@ def test_sigterm_lets_the_poller_finish_and_exit_cleanly(simulator, tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
     assert "poller stopped" in log.read_text()
+
+
+@pytest.mark.parametrize("model", [CloneTask, SpeechTask])
+def test_the_due_work_index_covers_exactly_the_statuses_the_worker_claims(model):
+    (due_poll,) = [index for index in model._meta.indexes if index.name.endswith("_due_poll_idx")]
+    (_lookup, statuses), *_ = due_poll.condition.children
+    assert set(statuses) == {status.value for status in model.POLLED_STATUSES}
