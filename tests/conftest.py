@@ -126,6 +126,27 @@ def simulator(settings) -> Iterator[RunningSimulator]:
     running.stop()
 
 
+class SimulatorClock:
+    """The simulator's injectable clock, moved by hand: no test waits for a task to progress."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sim_clock(simulator) -> SimulatorClock:
+    """The running simulator's clock, stopped until a test moves it."""
+    clock = SimulatorClock()
+    simulator.state.config.clock = clock
+    return clock
+
+
 @pytest.fixture
 def form_data():
     """What a staff member types into the form, all of it valid; keyword arguments change fields."""

@@ -20,26 +20,6 @@ from tests.factories import completed_task, make_task, worker_thread
 Status = CloneTask.Status
 
 
-class SimulatorClock:
-    """The simulator's injectable clock, moved by hand: no test waits for a task to progress."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def sim_clock(simulator) -> SimulatorClock:
-    clock = SimulatorClock()
-    simulator.state.config.clock = clock
-    return clock
-
-
 def submit(
     user=None, *, file_url="https://media.example.com/a.mp3", form_token=None, **overrides
 ) -> CloneTask:

@@ -171,21 +171,6 @@ def test_the_reminder_waits_until_a_day_before_the_lapse_and_goes_once(staff_use
 # --- Every service fault on speech: a truthful outcome, no 500, nothing lost --------------------------------
 
 
-class SimulatorClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def sim_clock(simulator) -> SimulatorClock:
-    clock = SimulatorClock()
-    simulator.state.config.clock = clock
-    return clock
-
-
 @pytest.fixture
 def live_voice(simulator, sim_clock, staff_user) -> CloneTask:
     """A voice the simulator cloned (so it knows the modelId)."""

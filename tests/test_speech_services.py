@@ -4,7 +4,6 @@ sending, following, archiving its files, the voice made permanent, and keeping v
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -21,24 +20,6 @@ from clones.models import CloneTask, SpeechTask, TaskChange, TaskEvent
 from tests.factories import completed_task
 
 Status = CloneTask.Status
-
-
-class SimulatorClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def sim_clock(simulator) -> SimulatorClock:
-    clock = SimulatorClock()
-    simulator.state.config.clock = clock
-    return clock
 
 
 @pytest.fixture

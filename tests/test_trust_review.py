@@ -146,24 +146,6 @@ def test_a_name_that_resolves_to_loopback_is_refused_whatever_it_looks_like(cana
 # --- Speech tasks ride the same worker: the same guarantees -------------------------------------------------
 
 
-class SimulatorClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def sim_clock(simulator) -> SimulatorClock:
-    clock = SimulatorClock()
-    simulator.state.config.clock = clock
-    return clock
-
-
 def work(task):
     task.refresh_from_db()
     services.task_sync(task=task)
