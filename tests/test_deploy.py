@@ -63,6 +63,8 @@ def production_environment(tmp_path) -> dict[str, str]:
             "SECRET_KEY_FILE": str(secret_key_file),
             "SOUNDCLONE_API_KEY_FILE": str(api_key_file),
             "DATA_DIR": str(tmp_path / "data"),
+            # Its own static folder: other tests collect into the checkout's while this one reads it.
+            "STATIC_ROOT": str(tmp_path / "static"),
         }
     )
 

@@ -38,7 +38,11 @@ def start_studio(
         environment["SOUNDCLONE_SIMULATOR_PORT"] = str(simulator_port)
     else:
         simulator_port = port + 765
-    environment.update({"PORT": str(port), "DATA_DIR": str(tmp_path)})
+    # Static files collected into a folder of its own: tests running side by side must not rewrite the
+    # checkout's while another reads it.
+    environment.update(
+        {"PORT": str(port), "DATA_DIR": str(tmp_path), "STATIC_ROOT": str(tmp_path / "static")}
+    )
     log = tmp_path / log_name
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", "run_studio"],
@@ -315,6 +319,12 @@ def stop(process: subprocess.Popen) -> int:
     return process.wait(timeout=30)
 
 
+def wait_for_text(log: Path, text: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def test_two_copies_on_different_ports_each_serve_with_a_simulator_of_their_own(tmp_path):
     first_port = free_port_with_its_simulator_port()
     first, _, first_simulator, first_log = start_studio(tmp_path, port=first_port, log_name="first.log")
@@ -328,6 +338,8 @@ def test_two_copies_on_different_ports_each_serve_with_a_simulator_of_their_own(
                 (first_port, first_simulator, first_log),
                 (second_port, second_simulator, second_log),
             ):
+                # The simulator says where it serves in its own time, maybe just after the web server answers.
+                wait_for_text(log, f"SoundClone simulator serving http://127.0.0.1:{simulator_port}/")
                 output = log.read_text()
                 assert f"running at http://localhost:{port}/" in output
                 assert f"SoundClone simulator serving http://127.0.0.1:{simulator_port}/" in output
@@ -376,7 +388,9 @@ def test_a_second_copy_on_the_same_port_stops_with_the_sentence_while_the_first_
             for key, value in os.environ.items()
             if not key.startswith(("SOUNDCLONE_", "DATABASE_URL"))
         }
-        environment.update({"PORT": str(port), "DATA_DIR": str(tmp_path)})
+        environment.update(
+            {"PORT": str(port), "DATA_DIR": str(tmp_path), "STATIC_ROOT": str(tmp_path / "static")}
+        )
         second = _manage("run_studio", env=environment, timeout=60)
         assert second.returncode == 1
         assert second.stderr.strip() == BUSY_PORT.format(port=port, next_port=port + 1)
