@@ -281,20 +281,30 @@ class SimulatorState:
 # --- the pure handlers ----------------------------------------------------------------------------
 
 
+def _authorized_json(
+    state: SimulatorState, path: str, authorization: str | None, body: bytes
+) -> dict[str, Any] | SimResponse:
+    """Log a create request, check its bearer token and read its JSON object; or the refusal to answer."""
+    state.request_log.append(("POST", path))
+    if not _is_authorized(state, authorization):
+        return _json_response(401, {"message": "Invalid API key"})
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        payload = None
+    if not isinstance(payload, dict):
+        return _json_response(400, {"message": "Request body must be JSON"})
+    return payload
+
+
 def handle_create(
     state: SimulatorState, *, authorization: str | None, body: bytes, base_url: str
 ) -> SimResponse:
     """``POST /v1/soundCloning/clones``."""
     with state.lock:
-        state.request_log.append(("POST", "/v1/soundCloning/clones"))
-        if not _is_authorized(state, authorization):
-            return _json_response(401, {"message": "Invalid API key"})
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            payload = None
-        if not isinstance(payload, dict):
-            return _json_response(400, {"message": "Request body must be JSON"})
+        payload = _authorized_json(state, "/v1/soundCloning/clones", authorization, body)
+        if isinstance(payload, SimResponse):
+            return payload
 
         file_url = payload.get("fileUrl")
         error = _file_url_error(file_url)
@@ -619,15 +629,9 @@ def handle_speech(
 ) -> SimResponse:
     """``POST /v1/soundCloning/audios``."""
     with state.lock:
-        state.request_log.append(("POST", "/v1/soundCloning/audios"))
-        if not _is_authorized(state, authorization):
-            return _json_response(401, {"message": "Invalid API key"})
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            payload = None
-        if not isinstance(payload, dict):
-            return _json_response(400, {"message": "Request body must be JSON"})
+        payload = _authorized_json(state, "/v1/soundCloning/audios", authorization, body)
+        if isinstance(payload, SimResponse):
+            return payload
         error, fields = _speech_fields(payload)
         if error:
             return _json_response(400, {"message": error})
