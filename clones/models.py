@@ -203,6 +203,17 @@ class ServiceTask(models.Model):
     def language_label(self) -> str:
         return languages.label_of(self.language)
 
+    def _player_url(self, our_copy_route: str) -> str:
+        """Our copy once archived (served to signed-in users: the service's link may have expired), else the
+        service's link while it works. Only an http(s) link is ever given out: it ends up in a page's src."""
+        if not self.is_completed:
+            return ""
+        if self.audio_file:
+            return reverse(our_copy_route, args=[self.pk])
+        if not self.audio_url.lower().startswith(("https://", "http://")):
+            return ""
+        return self.audio_url
+
 
 class CloneTask(ServiceTask):
     """One voice-clone preview: what a staff member asked for, and what the service made of it."""
@@ -311,16 +322,7 @@ class CloneTask(ServiceTask):
     @property
     def player_url(self) -> str:
         """Where the page's audio player loads the preview from."""
-        if not self.is_completed:
-            return ""
-        if self.audio_file:
-            # Our own copy, served to signed-in users: the service's link may have expired.
-            return reverse("clones:task-audio", args=[self.pk])
-        # The client keeps only http(s) links; this guards rows written any other way, since the value
-        # ends up in a page's src attribute.
-        if not self.audio_url.lower().startswith(("https://", "http://")):
-            return ""
-        return self.audio_url
+        return self._player_url("clones:task-audio")
 
     @property
     def is_taking_long(self) -> bool:
@@ -538,14 +540,8 @@ class SpeechTask(ServiceTask):
 
     @property
     def player_url(self) -> str:
-        """Our copy once archived, else the service's http(s) link while it works."""
-        if not self.is_completed:
-            return ""
-        if self.audio_file:
-            return reverse("clones:speech-audio", args=[self.pk])
-        if not self.audio_url.lower().startswith(("https://", "http://")):
-            return ""
-        return self.audio_url
+        """Where the page's audio player loads the speech from."""
+        return self._player_url("clones:speech-audio")
 
     @property
     def has_subtitle_file(self) -> bool:
