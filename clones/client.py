@@ -555,19 +555,21 @@ def download_preview(url: str) -> DownloadedAudio:
             headers={"Accept": "audio/*"},
         )
     except fetch.FetchError as exc:
-        if exc.status_code == 404:
-            raise UpstreamError(
-                ErrorKind.NOT_FOUND,
-                "The preview is no longer available.",
-                status_code=404,
-                service_said="HTTP 404",
-            ) from exc
-        kind, message = _DOWNLOAD_FAILURES[exc.kind]
+        message = _DOWNLOAD_FAILURES[exc.kind][1]
         if exc.kind == fetch.FetchFailure.REFUSED and exc.message == fetch.NOT_A_WEB_ADDRESS:
             message = "The preview link is not a web address."
-        said = f"HTTP {exc.status_code}" if exc.status_code else ""
-        raise UpstreamError(kind, message, status_code=exc.status_code, service_said=said) from exc
+        raise _download_error(exc, message, gone="The preview is no longer available.") from exc
     return DownloadedAudio(fetched.content, fetched.content_type)
+
+
+def _download_error(exc: fetch.FetchError, message: str, *, gone: str) -> UpstreamError:
+    """A failed download of the service's file as an UpstreamError: a 404 means the file is gone (`gone`),
+    anything else keeps the kind _DOWNLOAD_FAILURES gives it, with `message`."""
+    said = f"HTTP {exc.status_code}" if exc.status_code else ""
+    if exc.status_code == 404:
+        return UpstreamError(ErrorKind.NOT_FOUND, gone, status_code=404, service_said=said)
+    kind, _default_message = _DOWNLOAD_FAILURES[exc.kind]
+    return UpstreamError(kind, message, status_code=exc.status_code, service_said=said)
 
 
 # --- Subtitle files (speech tasks) -------------------------------------------------------------------------
@@ -599,16 +601,9 @@ def download_subtitles(url: str) -> DownloadedFile:
             headers={"Accept": "application/json, text/*;q=0.9, */*;q=0.5"},
         )
     except fetch.FetchError as exc:
-        if exc.status_code == 404:
-            raise UpstreamError(
-                ErrorKind.NOT_FOUND,
-                "The subtitle file is no longer available.",
-                status_code=404,
-                service_said="HTTP 404",
-            ) from exc
-        kind, _message = _DOWNLOAD_FAILURES[exc.kind]
-        said = f"HTTP {exc.status_code}" if exc.status_code else ""
-        raise UpstreamError(
-            kind, "The subtitle file could not be downloaded.", status_code=exc.status_code, service_said=said
+        raise _download_error(
+            exc,
+            "The subtitle file could not be downloaded.",
+            gone="The subtitle file is no longer available.",
         ) from exc
     return DownloadedFile(fetched.content, fetched.content_type)
