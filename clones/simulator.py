@@ -5,7 +5,8 @@ It follows docs/upstream-api.md (our account of the contract): the same routes u
 -> ``processing`` -> ``completed`` on a clock. The logic lives in plain functions (``handle_create``,
 ``handle_result``, ``handle_audio``) over a ``SimulatorState`` with an injectable clock; ``make_wsgi_app`` and
 ``serve_in_thread`` are a thin WSGI wrapper that only routes, sleeps ``SimResponse.delay_seconds`` and writes
-the response. Standard library only, so it imports without Django settings.
+the response. Standard library only (but for measuring a downloaded clip, below), so it imports without Django
+settings.
 
 Routes (relative to the server root)::
 
@@ -70,6 +71,20 @@ scaled down beyond that); the subtitle file is JSON ``{"sentences"|"words": [{"t
 milliseconds, contiguous from 0 to the audio's length. Speech markers go in the text itself, as
 ``[sim:marker,marker]`` (the same create and query markers as above; ``no-audio`` drops audio and subtitles).
 
+Studio-hosted clips: when the ``fileUrl``'s host is one of ``SimulatorConfig.download_hosts`` (loopback:
+``127.0.0.1``, ``localhost``, ``::1``; where the studio serves its clips in demo mode and tests), create
+downloads the clip as the real service would, before it takes the lock: redirects followed among those hosts
+only, a total deadline (``download_deadline_seconds``, 10 s, headers included), a size cap
+(``download_max_bytes``, 200 MB), the body streamed to a temporary file that is always removed. It then
+measures the file with ``clones.media.measure_speech`` (imported only then: PyAV; everything else here is the
+standard library). The task records ``received_clip`` (the exact bytes, when at most 20 MB),
+``received_sha256``, ``received_seconds``, ``received_speech_seconds`` and ``download_error`` (why, in the
+simulator's words), and when processing would end it fails, as the ``fail`` marker does, with the error
+``"fileUrl could not be downloaded"`` (not status 200, over the cap, past the deadline, or not decodable
+media, e.g. a web page) or ``"The audio must contain 15 to 60 seconds of speech"`` (speech not strictly
+between 15 and 60 s). Links to any other host are never fetched (the outside world cannot be reached here):
+they behave as before.
+
 Markers on create are applied after auth and validation (a refused request never reaches them). Error bodies
 are never wrapped. Test helpers: ``SimulatorState.forget_audio(id)`` makes the task's audio URL answer 404 (to
 test our archived copy), ``forget_task(id)`` makes ``GET /v1/result/{id}`` answer 404, ``reset()`` drops every
@@ -78,16 +93,20 @@ task and the request log.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http
+import http.client
 import json
 import math
+import os
 import re
 import secrets
 import socket
 import socketserver
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -97,8 +116,9 @@ from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs, urljoin, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 # Copies of the app's rules (clones/forms.py, clones/languages.py), because the simulator must import without
@@ -109,6 +129,12 @@ API_PREFIX = "/kyyReactApiServer"
 CONTENT_TEXT_LIMIT = 270  # the service wants "fewer than 270 characters": 269 code points pass
 AUDIO_URL_LIFETIME_SECONDS = 24 * 60 * 60
 FAILURE_MESSAGE = "The audio does not contain enough clear speech"
+SPEECH_LENGTH_MESSAGE = "The audio must contain 15 to 60 seconds of speech"
+DOWNLOAD_FAILED_MESSAGE = "fileUrl could not be downloaded"
+MIN_SPEECH_SECONDS = 15.0  # a downloaded clip's speech must be strictly between these two
+MAX_SPEECH_SECONDS_OF_CLIP = 60.0
+KEPT_CLIP_BYTES = 20 * 1024 * 1024  # SimTask.received_clip keeps a clip up to this size (else only its hash)
+MAX_REDIRECTS = 5
 
 V1_LANGUAGES = (
     "Chinese",
@@ -211,6 +237,10 @@ class SimulatorConfig:
     clock: Callable[[], float] = time.time  # injectable clock (Unix seconds)
     sleep: Callable[[float], None] = time.sleep
     audio_seconds: float = 3.0  # length of the generated preview audio
+    # Clips on these hosts ("studio-hosted" in demo mode and tests) are downloaded and measured on create.
+    download_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
+    download_deadline_seconds: float = 10.0  # the whole download, from connecting to the last byte
+    download_max_bytes: int = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -237,6 +267,13 @@ class SimTask:
     is_audio_forgotten: bool = False
     is_task_forgotten: bool = False
     audio: bytes | None = field(default=None, repr=False)  # generated on the first download
+    # A studio-hosted clip, as the simulator downloaded it (all None for links it does not download):
+    received_clip: bytes | None = field(default=None, repr=False)  # the exact bytes, up to KEPT_CLIP_BYTES
+    received_sha256: str | None = None
+    received_seconds: float | None = None
+    received_speech_seconds: float | None = None
+    download_error: str | None = None  # why the download or the decoding failed, in the simulator's words
+    failure: str | None = None  # the error the task fails with when processing would end
 
 
 class SimulatorState:
@@ -297,81 +334,122 @@ def _authorized_json(
     return payload
 
 
+@dataclass(frozen=True)
+class _CreateRequest:
+    """A create request that passed auth, validation and the create markers."""
+
+    payload: dict[str, Any]
+    file_url: str
+    content_text: str | None
+    sound_version: str
+    language: str
+    markers: frozenset[str]
+
+
 def handle_create(
     state: SimulatorState, *, authorization: str | None, body: bytes, base_url: str
 ) -> SimResponse:
-    """``POST /v1/soundCloning/clones``."""
+    """``POST /v1/soundCloning/clones``.
+
+    A clip on one of ``SimulatorConfig.download_hosts`` is downloaded and measured between two holds of the
+    lock (never over the network while holding it); see "Studio-hosted clips" in the module's docstring.
+    """
     with state.lock:
-        payload = _authorized_json(state, "/v1/soundCloning/clones", authorization, body)
-        if isinstance(payload, SimResponse):
-            return payload
+        request = _checked_create(state, authorization, body)
+    if isinstance(request, SimResponse):
+        return request
+    received = (
+        receive_clip(request.file_url, state.config)
+        if is_downloaded(state.config, request.file_url)
+        else None
+    )
 
-        file_url = payload.get("fileUrl")
-        error = _file_url_error(file_url)
-        if error or not isinstance(file_url, str):
-            return _json_response(400, {"message": error or "fileUrl is required"})
-        markers = _markers_of(file_url)
-        unknown = sorted(markers - KNOWN_MARKERS)
-        if unknown:
-            return _json_response(400, {"message": f"Unknown simulator marker: {', '.join(unknown)}"})
-
-        content_text = payload.get("contentText")
-        if content_text is not None and not isinstance(content_text, str):
-            return _json_response(400, {"message": "contentText must be a string"})
-        if content_text is not None and len(content_text) >= CONTENT_TEXT_LIMIT:
-            return _json_response(
-                400, {"message": f"contentText must be fewer than {CONTENT_TEXT_LIMIT} characters"}
-            )
-        sound_version = payload.get("soundVersion", "v1")
-        if sound_version is None:
-            sound_version = "v1"
-        if not isinstance(sound_version, str) or sound_version not in LANGUAGES_BY_VERSION:
-            return _json_response(400, {"message": "soundVersion must be v1 or v2"})
-        language = payload.get("language", "auto")
-        if language is None:
-            language = "auto"
-        if not isinstance(language, str):
-            return _json_response(400, {"message": "language must be a string"})
-        if language not in LANGUAGES_BY_VERSION[sound_version]:
-            return _json_response(
-                400, {"message": f"language {language} is not supported by soundVersion {sound_version}"}
-            )
-
-        if "create-400" in markers:
-            return _json_response(400, {"message": "The audio must contain 15 to 60 seconds of speech"})
-        if "create-401" in markers:
-            return _json_response(401, {"message": "Invalid API key"})
-        if "create-403" in markers:
-            return _json_response(403, {"message": "This API key may not use soundCloning"})
-        if "create-422" in markers:
-            return _json_response(422, {"detail": "fileUrl could not be downloaded"})
-        if "create-429" in markers:
-            return _json_response(429, {"msg": "Too many requests"})
-        if "create-500" in markers:
-            return _json_response(500, {"error": {"message": "Internal error"}})
-        if "create-503" in markers:
-            return SimResponse(503, SERVICE_UNAVAILABLE_HTML, content_type="text/html")
-        if "create-wrapped-error" in markers:
-            return _json_response(200, {"code": 40001, "msg": "Insufficient balance", "data": None})
-
+    with state.lock:
         task = SimTask(
             id=f"audio_{uuid.uuid4()}",
             created_at=state.config.clock(),
             model_id=f"voice_{secrets.token_hex(12)}",
-            payload=payload,
-            file_url=file_url,
-            content_text=content_text or DEFAULT_CONTENT_TEXT,
-            sound_version=sound_version,
-            language=language,
-            markers=markers,
+            payload=request.payload,
+            file_url=request.file_url,
+            content_text=request.content_text or DEFAULT_CONTENT_TEXT,
+            sound_version=request.sound_version,
+            language=request.language,
+            markers=request.markers,
         )
+        if received is not None:
+            task.received_clip = received.data
+            task.received_sha256 = received.sha256
+            task.received_seconds = received.seconds
+            task.received_speech_seconds = received.speech_seconds
+            task.download_error = received.error
+            task.failure = received.failure
         state.tasks[task.id] = task
+        markers = request.markers
         delay = state.config.slow_seconds if "create-slow" in markers else 0.0
         if "create-hang" in markers:
             delay = state.config.hang_seconds
         if "create-notjson" in markers:
             return SimResponse(200, NOT_JSON_BODY, content_type="text/html", delay_seconds=delay)
         return _task_response(state, task, base_url=base_url, delay_seconds=delay)
+
+
+def _checked_create(
+    state: SimulatorState, authorization: str | None, body: bytes
+) -> _CreateRequest | SimResponse:
+    """Log, authorise and validate a create request, and apply its create markers: the request to carry
+    out, or the answer that refuses it. The caller holds the lock."""
+    payload = _authorized_json(state, "/v1/soundCloning/clones", authorization, body)
+    if isinstance(payload, SimResponse):
+        return payload
+
+    file_url = payload.get("fileUrl")
+    error = _file_url_error(file_url)
+    if error or not isinstance(file_url, str):
+        return _json_response(400, {"message": error or "fileUrl is required"})
+    markers = _markers_of(file_url)
+    unknown = sorted(markers - KNOWN_MARKERS)
+    if unknown:
+        return _json_response(400, {"message": f"Unknown simulator marker: {', '.join(unknown)}"})
+
+    content_text = payload.get("contentText")
+    if content_text is not None and not isinstance(content_text, str):
+        return _json_response(400, {"message": "contentText must be a string"})
+    if content_text is not None and len(content_text) >= CONTENT_TEXT_LIMIT:
+        return _json_response(
+            400, {"message": f"contentText must be fewer than {CONTENT_TEXT_LIMIT} characters"}
+        )
+    sound_version = payload.get("soundVersion", "v1")
+    if sound_version is None:
+        sound_version = "v1"
+    if not isinstance(sound_version, str) or sound_version not in LANGUAGES_BY_VERSION:
+        return _json_response(400, {"message": "soundVersion must be v1 or v2"})
+    language = payload.get("language", "auto")
+    if language is None:
+        language = "auto"
+    if not isinstance(language, str):
+        return _json_response(400, {"message": "language must be a string"})
+    if language not in LANGUAGES_BY_VERSION[sound_version]:
+        return _json_response(
+            400, {"message": f"language {language} is not supported by soundVersion {sound_version}"}
+        )
+
+    if "create-400" in markers:
+        return _json_response(400, {"message": SPEECH_LENGTH_MESSAGE})
+    if "create-401" in markers:
+        return _json_response(401, {"message": "Invalid API key"})
+    if "create-403" in markers:
+        return _json_response(403, {"message": "This API key may not use soundCloning"})
+    if "create-422" in markers:
+        return _json_response(422, {"detail": DOWNLOAD_FAILED_MESSAGE})
+    if "create-429" in markers:
+        return _json_response(429, {"msg": "Too many requests"})
+    if "create-500" in markers:
+        return _json_response(500, {"error": {"message": "Internal error"}})
+    if "create-503" in markers:
+        return SimResponse(503, SERVICE_UNAVAILABLE_HTML, content_type="text/html")
+    if "create-wrapped-error" in markers:
+        return _json_response(200, {"code": 40001, "msg": "Insufficient balance", "data": None})
+    return _CreateRequest(payload, file_url, content_text, sound_version, language, markers)
 
 
 def handle_result(
@@ -474,7 +552,7 @@ def _status_of(state: SimulatorState, task: SimTask) -> str:
         return "queued"
     if elapsed < state.config.queued_seconds + state.config.processing_seconds:
         return "training" if "unknown-status" in task.markers else "processing"
-    return "failed" if "fail" in task.markers else "completed"
+    return "failed" if "fail" in task.markers or task.failure else "completed"
 
 
 def _task_object(state: SimulatorState, task: SimTask, *, base_url: str) -> dict[str, Any]:
@@ -484,7 +562,7 @@ def _task_object(state: SimulatorState, task: SimTask, *, base_url: str) -> dict
         model_id = task.model_id
         audio_url = _signed_audio_url(state, task, base_url=base_url)
     if status == "failed":
-        error = FAILURE_MESSAGE
+        error = task.failure or FAILURE_MESSAGE
     return {
         "id": task.id,
         "object": "audio",
@@ -544,6 +622,141 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     if start >= size:
         return "unsatisfiable"
     return start, min(int(last) if last else size - 1, size - 1)
+
+
+# --- studio-hosted clips: downloaded and measured as the service would ---------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedClip:
+    """What the simulator made of a clip it downloaded."""
+
+    data: bytes | None  # the exact bytes when at most KEPT_CLIP_BYTES, else None
+    sha256: str | None  # None when nothing was received
+    seconds: float | None  # None unless it decoded
+    speech_seconds: float | None
+    error: str | None  # why it could not be downloaded or decoded
+    failure: str | None  # the task's error: DOWNLOAD_FAILED_MESSAGE, SPEECH_LENGTH_MESSAGE, or None
+
+
+class _DownloadError(Exception):
+    pass
+
+
+def is_downloaded(config: SimulatorConfig, file_url: str) -> bool:
+    """Whether the simulator downloads this link (its host is one of ``config.download_hosts``)."""
+    try:
+        host = urlsplit(file_url).hostname
+    except ValueError:
+        return False
+    return host is not None and host.lower() in config.download_hosts
+
+
+def receive_clip(file_url: str, config: SimulatorConfig) -> ReceivedClip:
+    """Download the clip to a temporary file (deadline, size cap), measure its speech, remove the file.
+
+    Never call it holding ``SimulatorState.lock``.
+    """
+    from clones.media import MediaError, measure_speech  # PyAV: only when a clip is downloaded
+
+    handle, name = tempfile.mkstemp(prefix="simulator-clip-", suffix=Path(urlsplit(file_url).path).suffix[:8])
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as target:
+            try:
+                data, sha256 = _download(file_url, target, config)
+            except _DownloadError as error:
+                return ReceivedClip(None, None, None, None, str(error), DOWNLOAD_FAILED_MESSAGE)
+        try:
+            seconds, speech_seconds = measure_speech(path)
+        except MediaError as error:
+            reason = f"not decodable: {getattr(error, 'problem', '')} {error}".strip()
+            return ReceivedClip(data, sha256, None, None, reason, DOWNLOAD_FAILED_MESSAGE)
+        failure = None
+        if not MIN_SPEECH_SECONDS < speech_seconds < MAX_SPEECH_SECONDS_OF_CLIP:
+            failure = SPEECH_LENGTH_MESSAGE
+        return ReceivedClip(data, sha256, seconds, speech_seconds, None, failure)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _download(file_url: str, target: BinaryIO, config: SimulatorConfig) -> tuple[bytes | None, str]:
+    """Write the body of the link to target, following redirects among the download hosts; return the
+    bytes (when at most KEPT_CLIP_BYTES) and their SHA-256. A timer shuts the socket at the deadline, so a
+    server that trickles bytes (or headers) cannot hold the request past it."""
+    deadline = time.monotonic() + config.download_deadline_seconds
+    url = file_url
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not is_downloaded(config, url):
+            raise _DownloadError(f"not a link the simulator can reach: {parts.scheme}://{parts.netloc}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _DownloadError("deadline passed")
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(parts.hostname or "", parts.port, timeout=remaining)
+        expired = threading.Event()
+        timer = threading.Timer(remaining, _shut, (connection, expired))
+        timer.daemon = True
+        timer.start()
+        try:
+            target_path = parts.path or "/"
+            if parts.query:
+                target_path += "?" + parts.query
+            connection.request(
+                "GET", target_path, headers={"Accept": "*/*", "User-Agent": "soundclone-simulator"}
+            )
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location", ""))
+                continue
+            if response.status != 200:
+                raise _DownloadError(f"HTTP {response.status}")
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > config.download_max_bytes:
+                raise _DownloadError(f"larger than {config.download_max_bytes} bytes")
+            return _read_body_to(response, target, config.download_max_bytes, expired)
+        except (OSError, http.client.HTTPException) as error:
+            if expired.is_set():
+                raise _DownloadError("deadline passed") from error
+            raise _DownloadError(f"{type(error).__name__}: {error}") from error
+        finally:
+            timer.cancel()
+            connection.close()
+    raise _DownloadError("too many redirects")
+
+
+def _read_body_to(
+    response: http.client.HTTPResponse, target: BinaryIO, max_bytes: int, expired: threading.Event
+) -> tuple[bytes | None, str]:
+    digest = hashlib.sha256()
+    kept: bytearray | None = bytearray()
+    size = 0
+    while chunk := response.read1(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise _DownloadError(f"larger than {max_bytes} bytes")
+        digest.update(chunk)
+        target.write(chunk)
+        if kept is not None:
+            kept += chunk
+            if len(kept) > KEPT_CLIP_BYTES:
+                kept = None
+    if expired.is_set():  # the timer shut the socket: what came is only the start of the file
+        raise _DownloadError("deadline passed")
+    if size == 0:
+        raise _DownloadError("empty body")
+    return (bytes(kept) if kept is not None else None), digest.hexdigest()
+
+
+def _shut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    expired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 # --- audio ----------------------------------------------------------------------------------------
