@@ -29,7 +29,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -375,8 +375,11 @@ def fetch_public(
     headers: Mapping[str, str] | None = None,
     read_timeout: float | None = None,
     allowed_hosts: Collection[str] | None = None,
+    into: BinaryIO | None = None,
 ) -> Fetched:
     """GET a link from outside through the guard, within `deadline` seconds in all, at most `max_bytes`.
+
+    `into`: a file the body is written to as it arrives (for large files: `Fetched.content` is then empty).
 
     `accept`: the content types (lower case, no parameters) taken; None takes any. `read_timeout`: the longest
     wait for one read (default: the deadline). `allowed_hosts`: host:port
@@ -396,6 +399,7 @@ def fetch_public(
                 max_bytes=max_bytes,
                 accept=accept,
                 read_timeout=deadline if read_timeout is None else read_timeout,
+                into=into,
             )
             if isinstance(location, Fetched):
                 return location
@@ -412,6 +416,7 @@ def _get(
     max_bytes: int,
     accept: Collection[str] | None,
     read_timeout: float,
+    into: BinaryIO | None = None,
 ) -> Fetched | str:
     """One request to the checked addresses: the content, or the next URL to try."""
     connection_class = DeadlineHTTPSConnection if target.scheme == "https" else DeadlineHTTPConnection
@@ -442,7 +447,7 @@ def _get(
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if accept is not None and content_type not in accept:
                 raise FetchError(FetchFailure.WRONG_TYPE, "The link did not return what we asked for.")
-            return Fetched(_read_capped(response, max_bytes), content_type, url)
+            return Fetched(_read_capped(response, max_bytes, into), content_type, url)
         finally:
             response.release_conn()
             response.close()
@@ -460,7 +465,7 @@ def _get(
         connection.close()
 
 
-def _read_capped(response: Any, max_bytes: int) -> bytes:
+def _read_capped(response: Any, max_bytes: int, into: BinaryIO | None = None) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(FetchFailure.TOO_LARGE, "The answer is larger than we accept.")
@@ -470,5 +475,8 @@ def _read_capped(response: Any, max_bytes: int) -> bytes:
         size += len(chunk)
         if size > max_bytes:
             raise FetchError(FetchFailure.TOO_LARGE, "The answer is larger than we accept.")
-        chunks.append(chunk)
+        if into is not None:
+            into.write(chunk)
+        else:
+            chunks.append(chunk)
     return b"".join(chunks)

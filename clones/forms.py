@@ -19,13 +19,15 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clones import languages
-from clones.models import CloneTask
+from clones.models import Clip, CloneTask
 
 AUDIO_EXTENSIONS = ("mp3", "ogg", "wav", "m4a", "aac")
 VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "flv")
 # "Fewer than 270 characters", counted in Unicode code points after trimming.
 MAX_CONTENT_TEXT = 269
 MAX_URL_LENGTH = 2048
+# A window position in seconds; no clip we accept lasts longer than media.MAX_SECONDS (30 minutes).
+MAX_CLIP_POSITION = 24 * 60 * 60
 # Notes are a few lines for the team (who the speaker is, where the clip came from), not documents.
 MAX_NOTES_LENGTH = 2000
 # What the service says when no preview text is given; shown as the placeholder.
@@ -79,11 +81,37 @@ class CloneForm(forms.Form):
         max_length=120,
         help_text=_('Something your team will recognise, e.g. "Narrator, Li Wei, calm".'),
     )
+    clip_source = forms.ChoiceField(
+        label=_("Where the clip comes from"),
+        choices=[
+            (Clip.Source.FILE, _("A file from your computer")),
+            (Clip.Source.RECORDING, _("Record")),
+            (Clip.Source.LINK, _("A link")),
+        ],
+        initial=Clip.Source.FILE,
+        # A form sent without it (an older page, a script) gives a link, as the form always did.
+        required=False,
+        widget=forms.RadioSelect,
+    )
     file_url = forms.CharField(
         label=_("Media URL"),
         max_length=MAX_URL_LENGTH,
+        required=False,
         help_text=_("A public link to an audio or video clip with 15 to 60 seconds of speech."),
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url", "autocomplete": "off"}),
+    )
+    # The checked clip (clones:clip-upload / clip-link made it) and the part of it chosen to send.
+    clip = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    clip_start = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_CLIP_POSITION, widget=forms.HiddenInput
+    )
+    clip_end = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_CLIP_POSITION, widget=forms.HiddenInput
+    )
+    send_unchecked = forms.BooleanField(
+        label=_("Send without checking"),
+        required=False,
+        help_text=_("Only for a link the studio could not open: the voice service will try it itself."),
     )
     content_text = forms.CharField(
         label=_("Preview text"),
@@ -117,9 +145,12 @@ class CloneForm(forms.Form):
     # Sent by the form's second submit button, "Clone with both versions": one v1 and one v2 task.
     both_versions = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        # Whose clips this form may use: a clip token is only good for the person who checked it.
+        self.user = user
+        self.checked_clip: Clip | None = None
         # Plain-words notes about what we changed or could not check; they do not block submission.
         self.notices: list[str] = []
         self.fields["content_text"].widget.attrs["placeholder"] = DEFAULT_CONTENT_TEXT
@@ -138,6 +169,8 @@ class CloneForm(forms.Form):
 
     def clean_file_url(self) -> str:
         raw = self.cleaned_data["file_url"].strip()
+        if not raw:
+            return ""
         if any(ch.isspace() for ch in raw):
             raise forms.ValidationError(_("The link must not contain spaces."))
         try:
@@ -190,6 +223,7 @@ class CloneForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        self._clean_clip(cleaned)
         version = cleaned.get("sound_version")
         language = cleaned.get("language")
         if cleaned.get("both_versions"):
@@ -206,6 +240,64 @@ class CloneForm(forms.Form):
             self.add_error("language", message)
         return cleaned
 
+    def _clean_clip(self, cleaned: dict) -> None:
+        """The clip must be checked and usable (a link may go unchecked if the person says so)."""
+        from clones import clips  # clips imports the media libraries: only when a form is checked
+
+        source = cleaned.get("clip_source") or Clip.Source.LINK
+        cleaned["clip_source"] = source
+        clip = self._own_clip(cleaned.get("clip"))
+        if source == Clip.Source.LINK:
+            if "file_url" not in cleaned:
+                return  # its own message is already beside the field
+            link = cleaned["file_url"]
+            if not link:
+                self.add_error("file_url", self.fields["file_url"].error_messages["required"])
+                return
+            if clip is not None and clip.link != link:
+                clip = None  # a check of another link the person typed before
+            if clip is None or clip.is_unreachable or clip.is_checking:
+                if cleaned.get("send_unchecked"):
+                    self.checked_clip = None
+                    return
+            if clip is None:
+                self.add_error(
+                    "file_url",
+                    _(
+                        "The link has not been checked yet. Wait for the check beside the field, or tick "
+                        "“Send without checking”."
+                    ),
+                )
+                return
+        elif clip is None or clip.source == Clip.Source.LINK:
+            message = (
+                _("Please record the clip, then use the recording.")
+                if source == Clip.Source.RECORDING
+                else _("Please choose a file with the speaker's voice.")
+            )
+            self.add_error(None, message)
+            return
+        field = "file_url" if source == Clip.Source.LINK else None
+        if clip.is_checking:
+            self.add_error(field, _("The clip is still being checked: wait a few seconds, then send."))
+            return
+        if not clip.is_usable:
+            self.add_error(field, clip.message)
+            return
+        start, end = clips.window_of(clip, cleaned.get("clip_start"), cleaned.get("clip_end"))
+        if problem := clips.window_problem(clip, start, end):
+            self.add_error(field, problem)
+            return
+        cleaned["clip_start"], cleaned["clip_end"] = start, end
+        self.checked_clip = clip
+
+    def _own_clip(self, token: uuid.UUID | None) -> Clip | None:
+        from clones import clips
+
+        if token is None or self.user is None:
+            return None
+        return clips.clip_by_token(self.user, token)
+
 
 def _both_versions_message(language: str) -> str:
     if language == languages.AUTO:
@@ -217,6 +309,20 @@ def _both_versions_message(language: str) -> str:
         "{language} is only available in model v2, so it cannot be cloned with both versions. "
         "Choose a language both models offer, or clone with model v2 alone."
     ).format(language=languages.label_of(language))
+
+
+class ClipLinkForm(forms.Form):
+    """A link to check before it is sent: the same rules as the clone form's link."""
+
+    file_url = CloneForm.base_fields["file_url"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+        self.fields["file_url"].required = True
+        self.fields["file_url"].error_messages["required"] = _("Please paste the link to the clip.")
+
+    clean_file_url = CloneForm.clean_file_url
 
 
 class TaskDetailsForm(forms.Form):

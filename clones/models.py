@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -220,10 +221,27 @@ class CloneTask(ServiceTask):
 
     name = models.CharField(_("name"), max_length=120)
     notes = models.TextField(_("notes"), blank=True)
-    file_url = models.CharField(_("media URL"), max_length=2048)
+    # The link staff gave; empty when the clip came from a file or a recording (see `clip`).
+    file_url = models.CharField(_("media URL"), max_length=2048, blank=True)
     content_text = models.TextField(_("preview text"), blank=True)
     sound_version = models.CharField(_("model version"), max_length=2)
     language = models.CharField(_("language"), max_length=32)
+
+    # The clip as checked before sending (issue 11): where it came from and what the check measured. A task
+    # from before checks, or a link sent without checking, has no Clip and empty figures.
+    clip = models.ForeignKey(
+        "Clip", verbose_name=_("clip"), on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    clip_source = models.CharField(_("clip source"), max_length=16, blank=True)
+    clip_name = models.CharField(_("clip"), max_length=2048, blank=True)
+    clip_seconds = models.FloatField(_("clip length (s)"), null=True, blank=True)
+    clip_speech_seconds = models.FloatField(_("speech in the clip (s)"), null=True, blank=True)
+    # The part of the clip chosen to send, in seconds from its start (None: all of it).
+    clip_start = models.FloatField(null=True, blank=True)
+    clip_end = models.FloatField(null=True, blank=True)
+    # The file the service was given a link to, when the studio hosts it (an upload, a recording, a cut or
+    # converted clip); written by the worker just before it sends.
+    clip_file = models.FileField(_("clip sent"), upload_to="clips/sent/", blank=True, max_length=300)
 
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -323,6 +341,22 @@ class CloneTask(ServiceTask):
     def player_url(self) -> str:
         """Where the page's audio player loads the preview from."""
         return self._player_url("clones:task-audio")
+
+    @property
+    def has_clip_player(self) -> bool:
+        """Whether the voice page can play the clip that was sent (the studio keeps it)."""
+        return bool(self.clip_file) or bool(self.clip_id and self.clip and self.clip.file)
+
+    @property
+    def clip_player_url(self) -> str:
+        return reverse("clones:task-clip", args=[self.pk])
+
+    @property
+    def clip_label(self) -> str:
+        """Where the clip came from, for the voice page: the file's name, "A recording", or the link."""
+        if self.clip_source == Clip.Source.RECORDING:
+            return str(_("A recording made in the studio"))
+        return self.clip_name or self.file_url
 
     @property
     def is_taking_long(self) -> bool:
@@ -561,6 +595,188 @@ EMOTION_LABELS = {
     "disgusted": _("Disgusted"),
     "surprised": _("Surprised"),
 }
+
+
+# A clip with more speech than this needs a window chosen over its waveform; the service takes 15 to 60 s.
+MIN_SPEECH_SECONDS = 15.0
+MAX_SPEECH_SECONDS = 60.0
+
+
+class Clip(models.Model):
+    """A clip someone gave the form (a file, a recording or a link) and what checking it found.
+
+    Made as soon as the clip is chosen; the worker downloads or reads it and measures it (poll_clones), the
+    form shows the result, and the task made from the form keeps a reference to it.
+    """
+
+    class Source(models.TextChoices):
+        FILE = "file", _("A file")
+        RECORDING = "recording", _("A recording")
+        LINK = "link", _("A link")
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Checking…")
+        USABLE = "usable", _("Ready to send")
+        UNUSABLE = "unusable", _("Cannot be used")
+        UNREACHABLE = "unreachable", _("Could not be checked")
+
+    # Problems (Clip.problem): the media check's own (clones/media.py Problem values) and these.
+    TOO_LITTLE_SPEECH = "too-little-speech"
+    TOO_LARGE = "too-large"
+    UNREACHABLE = "unreachable"
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.CHECKING)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="clips"
+    )
+    # The file's name as it was on the person's computer, "recording.webm", or the link.
+    name = models.CharField(_("name"), max_length=2048)
+    link = models.CharField(_("link"), max_length=2048, blank=True)
+    # The clip as it came (uploaded, or downloaded from the link), and the sound the player plays.
+    file = models.FileField(_("file"), upload_to="clips/original/", blank=True, max_length=300)
+    preview = models.FileField(_("preview"), upload_to="clips/preview/", blank=True, max_length=300)
+    size = models.BigIntegerField(_("size in bytes"), null=True, blank=True)
+
+    kind = models.CharField(_("kind"), max_length=8, blank=True)  # "audio" or "video"
+    format_name = models.CharField(_("format"), max_length=32, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    seconds = models.FloatField(_("length (s)"), null=True, blank=True)
+    speech_seconds = models.FloatField(_("speech (s)"), null=True, blank=True)
+    speech = models.JSONField(_("speech segments"), default=list, blank=True)
+    peaks = models.JSONField(_("waveform"), default=list, blank=True)
+    problem = models.CharField(_("problem"), max_length=32, blank=True)
+    problem_detail = models.CharField(_("problem detail"), max_length=300, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Worker bookkeeping, as for tasks: due when set and past; claimed by moving it a lease ahead.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("clip")
+        verbose_name_plural = _("clips")
+        indexes = [
+            # poll_clones looks for due checks first (someone is waiting at the form): a small partial index.
+            models.Index(fields=["next_check_at"], condition=Q(state="checking"), name="clip_due_check_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_checking(self) -> bool:
+        return self.state == self.State.CHECKING
+
+    @property
+    def is_usable(self) -> bool:
+        return self.state == self.State.USABLE
+
+    @property
+    def is_unusable(self) -> bool:
+        return self.state == self.State.UNUSABLE
+
+    @property
+    def is_unreachable(self) -> bool:
+        return self.state == self.State.UNREACHABLE
+
+    @property
+    def needs_window(self) -> bool:
+        """More speech than the service takes: the person chooses the part to send."""
+        return self.is_usable and (self.speech_seconds or 0) > MAX_SPEECH_SECONDS
+
+    @property
+    def is_hosted(self) -> bool:
+        """Whether the studio keeps the file (an upload, a recording, or a link it downloaded)."""
+        return bool(self.file)
+
+    @property
+    def summary(self) -> str:
+        """What the clip is, in a line: "Audio, 48 s, about 41 s of speech"."""
+        if self.seconds is None:
+            return ""
+        kind = _("Video (its sound is sent)") if self.kind == "video" else _("Audio")
+        return _("%(kind)s, %(length)s, about %(speech)s of speech") % {
+            "kind": kind,
+            "length": duration_text(self.seconds),
+            "speech": duration_text(self.speech_seconds or 0),
+        }
+
+    @property
+    def message(self) -> str:
+        """Why the clip cannot be used, or could not be checked, and what to do: in plain words."""
+        return clip_problem_message(self.problem, self.speech_seconds, self.problem_detail)
+
+
+def duration_text(seconds: float) -> str:
+    """18 s, 1 min 05 s: how long a clip is, for the form's summary."""
+    whole = round(seconds)
+    if whole < 60:
+        return _("%(seconds)d s") % {"seconds": whole}
+    return _("%(minutes)d min %(seconds)02d s") % {"minutes": whole // 60, "seconds": whole % 60}
+
+
+def clip_problem_message(problem: str, speech_seconds: float | None = None, detail: str = "") -> str:
+    """The plain-words message for a Clip.problem code."""
+    if problem == "web-page":
+        return str(
+            _(
+                "This link opens a web page, not an audio or video file. Open the page, find the link of the "
+                "file itself and paste that."
+            )
+        )
+    if problem == "no-sound":
+        return str(_("The file has no sound. Choose a clip in which the speaker can be heard."))
+    if problem in ("not-media", "corrupt"):
+        return str(
+            _(
+                "This is not an audio or video file we can read (it may be damaged, or another kind of "
+                "file). Choose an audio or video file."
+            )
+        )
+    if problem == "too-long":
+        return str(_("The clip is longer than 30 minutes. Choose or cut a shorter clip."))
+    if problem == Clip.TOO_LITTLE_SPEECH:
+        return str(
+            _("Only %(speech)s of speech: the service needs more than 15 s. Record or choose a longer clip.")
+            % {"speech": duration_text(speech_seconds or 0)}
+        )
+    if problem == Clip.TOO_LARGE:
+        return str(_("The file is larger than 200 MB. Choose a shorter clip, or cut it first."))
+    if problem == "private-address":
+        return str(
+            _(
+                "This link points to a private or local address that the voice service cannot reach. Use a "
+                "public link, or upload the file."
+            )
+        )
+    if problem == Clip.UNREACHABLE:
+        return str(
+            _(
+                "The link could not be reached: %(reason)s Check the link, or send it without checking if "
+                "you are sure it works."
+            )
+            % {"reason": _unreachable_reason(detail)}
+        )
+    return ""
+
+
+def _unreachable_reason(detail: str) -> str:
+    """Why a link could not be fetched (clones/fetch.py FetchFailure, and the HTTP status), in plain words."""
+    kind, _colon, status = detail.partition(":")
+    if kind == "status":
+        return str(_("the website answered with error %(status)s.") % {"status": status or "?"})
+    reasons = {
+        "not_found_host": _("the website's address does not exist."),
+        "unreachable": _("the website did not accept the connection."),
+        "timed_out": _("the website took too long to send the file."),
+        "broken": _("the connection broke before the file was complete."),
+        "too_many_redirects": _("the link redirected too many times."),
+    }
+    return str(reasons.get(kind, _("the website did not send the file.")))
 
 
 class PollerHeartbeat(models.Model):

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from clones import client, languages, local_time
+from clones import client, clips, languages, local_time
 from clones.client import ErrorKind, RemoteTask, UpstreamError
 from clones.models import (
     DEFAULT_EMOTION,
@@ -30,6 +30,7 @@ from clones.models import (
     DEFAULT_SPEED,
     DEFAULT_VOLUME,
     MODEL_ID_LIFETIME,
+    Clip,
     CloneTask,
     SpeechTask,
     TaskChange,
@@ -165,6 +166,9 @@ def task_submit(
     notes: str = "",
     consent_text: str = "",
     pair_token: uuid.UUID | None = None,
+    clip: Clip | None = None,
+    clip_start: float | None = None,
+    clip_end: float | None = None,
 ) -> CloneTask:
     """Store a new task for the worker to send at once; raises DuplicateSubmission for a resent form.
 
@@ -187,6 +191,7 @@ def task_submit(
                 pair_token=pair_token,
                 status=Status.SUBMITTING,
                 next_poll_at=now,
+                **clip_fields(clip=clip, file_url=file_url, start=clip_start, end=clip_end),
             )
     except IntegrityError as exc:
         existing = CloneTask.objects.filter(form_token=form_token).first()
@@ -195,6 +200,30 @@ def task_submit(
         raise DuplicateSubmission(existing) from exc
     logger.info("task stored for sending task=%s version=%s language=%s", task.pk, sound_version, language)
     return task
+
+
+def clip_fields(*, clip: Clip | None, file_url: str, start: float | None, end: float | None) -> dict:
+    """What a task keeps of its clip: where it came from, how long it is and how much of it is speech."""
+    if clip is None:
+        return {
+            "clip": None,
+            "clip_source": Clip.Source.LINK if file_url else "",
+            "clip_name": file_url[:2048],
+            "clip_seconds": None,
+            "clip_speech_seconds": None,
+            "clip_start": None,
+            "clip_end": None,
+        }
+    has_window = start is not None and end is not None
+    return {
+        "clip": clip,
+        "clip_source": clip.source,
+        "clip_name": clip.name,
+        "clip_seconds": round(end - start, 2) if has_window else clip.seconds,
+        "clip_speech_seconds": round(clips.speech_in(clip, start, end), 2),
+        "clip_start": start if has_window else None,
+        "clip_end": end if has_window else None,
+    }
 
 
 def task_resend(*, task: CloneTask, user: AbstractBaseUser) -> bool:
@@ -226,10 +255,15 @@ def task_fix_and_resend(
     language: str,
     content_text: str = "",
     notes: str = "",
+    clip: Clip | None = None,
+    clip_start: float | None = None,
+    clip_end: float | None = None,
 ) -> bool:
     """Replace a refused task's inputs with the corrected ones and queue it again; False if not refused."""
     now = timezone.now()
     updated = CloneTask.objects.filter(pk=task.pk, status=Status.REFUSED).update(
+        **clip_fields(clip=clip, file_url=file_url, start=clip_start, end=clip_end),
+        clip_file="",
         name=name.strip(),
         notes=notes,
         file_url=file_url,
@@ -399,12 +433,26 @@ def _claim(candidates: QuerySet, due_field: str, now: datetime) -> WorkedTask | 
 def _send(task: WorkedTask) -> UpstreamError | None:
     """Send the task's create request and record the outcome on it; returns the failure, if any."""
     now = timezone.now()
+    file_url = ""
+    if isinstance(task, CloneTask):
+        try:
+            # A file the studio keeps is cut or converted now if needed, and linked for the service.
+            file_url = clips.service_link(task)
+        except clips.ClipUnavailable as exc:
+            logger.warning(
+                "task not sent: the studio cannot give the service a link to its clip task=%s", task.pk
+            )
+            task.status = Status.NOT_SENT
+            task.error = str(exc)
+            task.next_poll_at = None
+            task.save(update_fields=_send_fields(task))
+            return None
     task.send_attempts += 1
     task.send_started_at = now
     # Written before the request: if this process dies mid-request, the next worker knows (see task_sync).
     task.save(update_fields=["send_attempts", "send_started_at", "updated_at"])
     try:
-        remote = _create_remotely(task)
+        remote = _create_remotely(task, file_url)
     except UpstreamError as exc:
         logger.warning("task send failed task=%s kind=%s status=%s", task.pk, exc.kind, exc.status_code)
         task.send_started_at = None
@@ -423,7 +471,7 @@ def _send(task: WorkedTask) -> UpstreamError | None:
     return None
 
 
-def _create_remotely(task: WorkedTask) -> RemoteTask:
+def _create_remotely(task: WorkedTask, file_url: str) -> RemoteTask:
     """The create request of the task's kind: a clone preview, or speech with its voice."""
     if isinstance(task, SpeechTask):
         return client.create_speech(
@@ -439,7 +487,7 @@ def _create_remotely(task: WorkedTask) -> RemoteTask:
             subtitle_type=task.subtitles,
         )
     return client.create_clone(
-        file_url=task.file_url,
+        file_url=file_url,
         content_text=task.content_text,
         sound_version=task.sound_version,
         language=task.language,
@@ -703,6 +751,9 @@ def task_submit_both_versions(
     content_text: str = "",
     notes: str = "",
     consent_text: str = "",
+    clip: Clip | None = None,
+    clip_start: float | None = None,
+    clip_end: float | None = None,
 ) -> tuple[CloneTask, CloneTask]:
     """Store one clip for model v1 and model v2 as a pair of tasks; returns (v1 task, v2 task).
 
@@ -719,6 +770,9 @@ def task_submit_both_versions(
         "notes": notes,
         "consent_text": consent_text,
         "pair_token": form_token,
+        "clip": clip,
+        "clip_start": clip_start,
+        "clip_end": clip_end,
     }
     tasks: list[CloneTask] = []
     duplicates = 0

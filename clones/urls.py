@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from clones import views
+from clones import clip_views, views
 
 app_name = "clones"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("<int:pk>/restore/", views.task_restore, name="task-restore"),
     path("<int:pk>/audio/", views.task_audio, name="task-audio"),
     path("time-zone/", views.time_zone_edit, name="time-zone"),
+    # Clips checked before they are sent (issue 11).
+    path("clips/", clip_views.clip_upload, name="clip-upload"),
+    path("clips/link/", clip_views.clip_link, name="clip-link"),
+    path("clips/<uuid:token>/", clip_views.clip_check, name="clip-check"),
+    path("clips/<uuid:token>/audio/", clip_views.clip_audio, name="clip-audio"),
+    path("<int:pk>/clip/", clip_views.task_clip, name="task-clip"),
     # Speech with a voice, and keeping voices (issue 12).
     path("", include("clones.speech_urls")),
 ]

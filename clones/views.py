@@ -36,9 +36,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clones import exports, local_time, service_messages, services
+from clones import clips, exports, local_time, service_messages, services
 from clones.forms import CONSENT_TEXT, MAX_URL_LENGTH, CloneForm, TaskDetailsForm, TaskFilterForm
-from clones.models import SEARCHED_FIELDS, CloneTask, PollerHeartbeat
+from clones.models import SEARCHED_FIELDS, Clip, CloneTask, PollerHeartbeat
 from clones.pagination import ListPage
 from clones.rows import row_version
 
@@ -145,7 +145,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
         source = _clone_source(request.GET.get("from", ""))
         form = CloneForm(initial=_inputs_of(source) if source else None)
         return _render_form(request, form, source=source)
-    form = CloneForm(request.POST)
+    form = CloneForm(request.POST, user=request.user)
     if not form.is_valid():
         return _render_form(request, form, status=400)
     try:
@@ -175,11 +175,13 @@ def task_fix(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("Only a clip the voice service refused can be fixed and sent again."))
         return redirect(task)
     if request.method == "GET":
-        form = CloneForm(data={**_inputs_of(task), "consent": "on", "form_token": uuid.uuid4()})
+        form = CloneForm(
+            data={**_inputs_of(task), "consent": "on", "form_token": uuid.uuid4()}, user=request.user
+        )
         form.is_valid()
         _show_refusal(form, task.error)
         return _render_form(request, form, fixing=task)
-    form = CloneForm(request.POST)
+    form = CloneForm(request.POST, user=request.user)
     if not form.is_valid():
         return _render_form(request, form, fixing=task, status=400)
     data = form.cleaned_data
@@ -193,6 +195,9 @@ def task_fix(request: HttpRequest, pk: int) -> HttpResponse:
             content_text=data["content_text"],
             sound_version=data["sound_version"],
             language=data["language"],
+            clip=form.checked_clip,
+            clip_start=data.get("clip_start"),
+            clip_end=data.get("clip_end"),
         )
     except DatabaseError:
         return _not_saved(request, form, fixing=task)
@@ -452,8 +457,24 @@ def _render_form(
         file_url = getattr(form, "cleaned_data", {}).get("file_url") or form.data.get("file_url", "")
     else:
         file_url = form.initial.get("file_url", "")
-    context = {"form": form, "source": source, "fixing": fixing, "duplicates": _earlier_tasks(file_url)}
+    context = {
+        "form": form,
+        "source": source,
+        "fixing": fixing,
+        "duplicates": _earlier_tasks(file_url),
+        "clip": _form_clip(request, form),
+        "can_host_clips": clips.can_host_clips(),
+        "hosting_missing_message": clips.hosting_missing_message(),
+    }
     return render(request, "clones/task_form.html", context, status=status)
+
+
+def _form_clip(request: HttpRequest, form: CloneForm) -> Clip | None:
+    """The clip the form names (sent back after an error, or "Clone again" and "Fix"), to show its check."""
+    if form.checked_clip is not None:
+        return form.checked_clip
+    token = form.data.get("clip") if form.is_bound else form.initial.get("clip")
+    return clips.clip_by_token(request.user, token) if token else None
 
 
 def _not_saved(request: HttpRequest, form: CloneForm, *, fixing: CloneTask | None = None) -> HttpResponse:
@@ -480,6 +501,9 @@ def _submission_inputs(form: CloneForm) -> dict:
         "language": data["language"],
         "form_token": data["form_token"],
         "consent_text": str(CONSENT_TEXT),
+        "clip": form.checked_clip,
+        "clip_start": data.get("clip_start"),
+        "clip_end": data.get("clip_end"),
     }
 
 
@@ -537,14 +561,19 @@ def _clone_source(value: str) -> CloneTask | None:
 
 def _inputs_of(task: CloneTask) -> dict:
     """What a staff member typed for a task: the starting point of "Clone again"."""
-    return {
+    inputs = {
         "name": task.name,
+        "clip_source": task.clip_source or Clip.Source.LINK,
         "file_url": task.file_url,
         "content_text": task.content_text,
         "sound_version": task.sound_version,
         "language": task.language,
         "notes": task.notes,
     }
+    if task.clip_id:
+        # The same checked clip (and the same part of it) again, if it is still the person's to use.
+        inputs.update(clip=task.clip.token, clip_start=task.clip_start or "", clip_end=task.clip_end or "")
+    return inputs
 
 
 def _earlier_tasks(file_url: str) -> DuplicateMatches:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +116,29 @@ for _name, _seconds in {
             f"SOUNDCLONE_POLL_LEASE_SECONDS ({SOUNDCLONE_POLL_LEASE_SECONDS:g}), so that no call to the "
             "voice service outlives a poller's hold on its task."
         )
+# --- Clips from a file, a recording or a link (issue 11) ---------------------------------------------------
+
+# The service fetches a clip from a public link. For a file, a recording, or a cut or converted clip, the
+# studio keeps the file and gives the service a link to it: presigned by the S3 bucket when S3_BUCKET is set,
+# else signed by the studio under PUBLIC_BASE_URL, the address at which the service reaches the studio. Demo
+# mode serves it on loopback, where the simulator downloads it.
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}" if DEMO_MODE else ""
+).rstrip("/")
+# How long a clip's link works for the service (it fetches the clip within minutes of the create request).
+CLIP_LINK_LIFETIME = env.int("CLIP_LINK_LIFETIME", default=24 * 60 * 60)
+# Larger uploads and links are refused as they stream in, before they fill memory or disk.
+CLIP_MAX_BYTES = env.int("CLIP_MAX_BYTES", default=200 * 1024 * 1024)
+# Checking a link: the whole download (connect, headers, every byte) ends by this deadline.
+SOUNDCLONE_LINK_DEADLINE = env.float("SOUNDCLONE_LINK_DEADLINE", default=45.0)
+# Link checks refuse private and loopback addresses, except these host:port pairs (tests' local servers).
+SOUNDCLONE_LINK_ALLOWED_HOSTS = env.list("SOUNDCLONE_LINK_ALLOWED_HOSTS", default=[])
+if not 0 < SOUNDCLONE_LINK_DEADLINE < SOUNDCLONE_POLL_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        f"SOUNDCLONE_LINK_DEADLINE is {SOUNDCLONE_LINK_DEADLINE:g} seconds; it must be more than 0 and less "
+        f"than SOUNDCLONE_POLL_LEASE_SECONDS ({SOUNDCLONE_POLL_LEASE_SECONDS:g})."
+    )
+
 # How often an open list asks our database for news of its unfinished rows: no more often than the worker asks
 # the service about a young task (SOUNDCLONE_POLL_INTERVAL), since the database cannot know more sooner. Older
 # rows are asked about 1.6 times less often, hidden tabs 6 times less often (static/js/app.js).
@@ -302,6 +325,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = TESTING
 MEDIA_ROOT = DATA_DIR / "media"
+# Uploads are streamed to a temporary file here, never held in memory; the folder is on the same disk as
+# MEDIA_ROOT so that keeping an upload is a rename. Temporary files are removed after each request.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=str(DATA_DIR / "tmp"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["clones.uploads.CappedUploadHandler"]
 
 # --- Security ----------------------------------------------------------------------------------------------
 # README.md ("Deployment") lists the production values; `manage.py check --deploy` is clean with them.
@@ -351,11 +380,13 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        # The nonce is sent only on a page that asks for it (request.csp_nonce): the New clone form, whose
+        # waveform library (static/vendor/wavesurfer) writes one <style> into its shadow root.
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         # A preview plays from our copy or, until it is copied, from the service's signed https URL. The
         # middleware adds the configured service's own origin: the simulator's in demo mode and tests.
-        "media-src": [SELF, "https:"],
+        "media-src": [SELF, "https:", "blob:"],  # blob: the form plays a recording back before it is sent
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from clones import clip_views
 from clones import views as clone_views
 from soundclone_site.passwords import PasswordChangeForm
 from soundclone_site.sign_in import SignInForm
@@ -25,5 +26,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", clone_views.healthz, name="healthz"),
+    # The clip the voice service downloads: no sign-in, a signed and expiring link (clones/clips.py).
+    path("clips/<str:signed>/<str:filename>", clip_views.clip_public, name="clip-public"),
     path("admin/", admin.site.urls),
 ]

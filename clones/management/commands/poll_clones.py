@@ -1,4 +1,5 @@
-"""Send clone and speech tasks to the voice service and follow them: one pass by default, --loop forever."""
+"""Check clips, send clone and speech tasks to the voice service and follow them: one pass by default,
+--loop forever."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
-from clones import services
+from clones import clips, services
 from clones.models import CloneTask, PollerHeartbeat, SpeechTask
 
 logger = logging.getLogger("clones.poller")
@@ -109,7 +110,9 @@ class Command(BaseCommand):
 
     def work_once(self) -> bool:
         """Handle one due task, clone or speech (send, status query or file copy); returns whether more may
-        be due."""
+        be due. A clip to check comes first: someone is waiting for it at the form."""
+        if clips.clip_check_next() is not None:
+            return True
         task = services.task_claim_next()
         if task is not None:
             self._handle(task, services.task_sync, "next_poll_at")
