@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Test processes per pass (pytest-xdist); `make test PYTEST_WORKERS=0` runs each pass in one process.
 PYTEST_WORKERS ?= 3
 
-.PHONY: run test lint format chromium bench mutation clean
+.PHONY: run test lint format chromium espeak bench mutation clean
 
 # A first set-up takes a minute or two: one line per step, so that the wait never looks like a hang.
 $(STAMP): pyproject.toml
@@ -29,7 +29,7 @@ run: $(STAMP)
 # database: tests/conftest.py keeps only those there, and the browser and image-build tests run once. The test
 # order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
 # off), spread over PYTEST_WORKERS processes. The 100,000-task list is in `make bench`.
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium espeak lint
 	@echo "== Every test on SQLite =="
 	@$(PY) -m pytest -n $(PYTEST_WORKERS)
 	@echo "== The tests that use the database, again on PostgreSQL =="
@@ -65,6 +65,11 @@ mutation: $(STAMP)
 chromium:
 	@test -x $(CHROMIUM) || { echo "Installing Chromium from Debian's packages ..."; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The test clips' speech is spoken by espeak-ng when the tests run (tests/clips.py), in English and Chinese.
+espeak:
+	@test -x /usr/bin/espeak-ng || { echo "Installing espeak-ng from Debian's packages ..."; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq espeak-ng >/dev/null; }
 
 clean:
 	rm -rf $(VENV) staticfiles *.egg-info mutants
