@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 
-from clones import languages
-
 FALLBACK_LANGUAGE = "English"
 
 READING_TEXTS: dict[str, str] = {
@@ -162,6 +160,30 @@ READING_TEXTS: dict[str, str] = {
 }
 
 
+# The BCP 47 tag of each text, for its lang attribute: screen readers pick the voice by it, and browsers the
+# glyphs (Chinese text tagged as Japanese would be drawn with Japanese shapes).
+LANGUAGE_TAGS: dict[str, str] = {
+    "English": "en",
+    "Chinese": "zh-Hans",
+    "Chinese,Yue": "yue-Hant",
+    "Japanese": "ja",
+    "Korean": "ko",
+    "French": "fr",
+    "German": "de",
+    "Spanish": "es",
+    "Italian": "it",
+    "Portuguese": "pt",
+    "Dutch": "nl",
+    "Russian": "ru",
+    "Ukrainian": "uk",
+    "Polish": "pl",
+    "Swedish": "sv",
+    "Danish": "da",
+    "Indonesian": "id",
+    "Catalan": "ca",
+}
+
+
 def text_for(language: str) -> tuple[str, str]:
     """The text to read for a language name, and the language it is written in (English when we have none)."""
     if language in READING_TEXTS:
@@ -169,18 +191,16 @@ def text_for(language: str) -> tuple[str, str]:
     return READING_TEXTS[FALLBACK_LANGUAGE], FALLBACK_LANGUAGE
 
 
-def as_data() -> dict[str, str]:
-    """Every language of clones/languages.py with the text offered for it (its own, or English).
+def as_data() -> dict[str, dict[str, str]]:
+    """Each language that has its own text: {"Chinese": {"text": …, "lang": "zh-Hans"}, …}.
 
-    Languages without their own text are left out: the page falls back to data["English"] and says so.
+    The page offers data["English"] for every other language, and says so.
     """
     return {
-        item.value: READING_TEXTS[item.value]
-        for item in languages.ALL_LANGUAGES
-        if item.value in READING_TEXTS
+        language: {"text": text, "lang": LANGUAGE_TAGS[language]} for language, text in READING_TEXTS.items()
     }
 
 
 def as_json() -> str:
-    """as_data() as JSON (non-ASCII kept), for json_script or a data- attribute."""
-    return json.dumps(as_data(), ensure_ascii=False)
+    """as_data() as JSON for a data- attribute, characters kept (\\u escapes would weigh six times more)."""
+    return json.dumps(as_data(), ensure_ascii=False, separators=(",", ":"))

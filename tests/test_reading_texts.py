@@ -46,8 +46,9 @@ def test_each_text_takes_well_over_15_and_well_under_60_seconds_to_read(language
     assert 30 <= seconds <= 50, f"{language}: about {seconds:.0f} s"
 
 
-def test_only_languages_of_the_form_have_texts():
+def test_only_languages_of_the_form_have_texts_and_each_has_its_language_tag():
     assert set(reading_texts.READING_TEXTS) <= {item.value for item in languages.ALL_LANGUAGES}
+    assert set(reading_texts.LANGUAGE_TAGS) == set(reading_texts.READING_TEXTS)
 
 
 @pytest.mark.parametrize("language", ["Chinese", "Chinese,Yue", "Japanese"])
@@ -66,8 +67,10 @@ def test_cantonese_is_written_as_spoken_in_traditional_characters():
     assert "这" not in text and "们" not in text
 
 
-def test_the_page_gets_every_text_once_as_json_keeping_the_characters():
+def test_the_page_gets_every_text_once_with_its_language_tag_keeping_the_characters():
     data = json.loads(reading_texts.as_json())
 
-    assert data == reading_texts.READING_TEXTS
+    assert {language: item["text"] for language, item in data.items()} == reading_texts.READING_TEXTS
+    assert data["Chinese"]["lang"] == "zh-Hans"
+    assert data["Chinese,Yue"]["lang"] == "yue-Hant"
     assert "每天早上" in reading_texts.as_json()  # not \\u escapes, which would weigh six times more
