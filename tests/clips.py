@@ -108,6 +108,7 @@ def _clip_folder() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "truth.txt").exists():
             building = Path(tempfile.mkdtemp(prefix=f"soundclone-test-clips-{digest}-", dir=parent))
+            building.chmod(0o755)  # read by the browser and servers the tests start, too
             try:
                 _make_clips(building)
                 os.rename(building, folder)
