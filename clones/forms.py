@@ -26,8 +26,6 @@ VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "flv")
 # "Fewer than 270 characters", counted in Unicode code points after trimming.
 MAX_CONTENT_TEXT = 269
 MAX_URL_LENGTH = 2048
-# A window position in seconds; no clip we accept lasts longer than media.MAX_SECONDS (30 minutes).
-MAX_CLIP_POSITION = 24 * 60 * 60
 # Notes are a few lines for the team (who the speaker is, where the clip came from), not documents.
 MAX_NOTES_LENGTH = 2000
 # What the service says when no preview text is given; shown as the placeholder.
@@ -102,12 +100,8 @@ class CloneForm(forms.Form):
     )
     # The checked clip (clones:clip-upload / clip-link made it) and the part of it chosen to send.
     clip = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    clip_start = forms.FloatField(
-        required=False, min_value=0, max_value=MAX_CLIP_POSITION, widget=forms.HiddenInput
-    )
-    clip_end = forms.FloatField(
-        required=False, min_value=0, max_value=MAX_CLIP_POSITION, widget=forms.HiddenInput
-    )
+    clip_start = forms.FloatField(required=False, widget=forms.HiddenInput)
+    clip_end = forms.FloatField(required=False, widget=forms.HiddenInput)
     send_unchecked = forms.BooleanField(
         label=_("Send without checking"),
         required=False,
@@ -278,6 +272,12 @@ class CloneForm(forms.Form):
             self.add_error(None, message)
             return
         field = "file_url" if source == Clip.Source.LINK else None
+        if "clip_start" in self.errors or "clip_end" in self.errors:
+            # Hidden fields: their own message would show nowhere. (Only a crafted form sends these.)
+            self.errors.pop("clip_start", None)
+            self.errors.pop("clip_end", None)
+            self.add_error(field, _("The chosen part is not inside the clip: choose it again on the waveform."))
+            return
         if clip.is_checking:
             self.add_error(field, _("The clip is still being checked: wait a few seconds, then send."))
             return
