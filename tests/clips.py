@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import wave
 import zipfile
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -78,22 +79,36 @@ NAMES = (
     "zip.mp3",
     "page.mp3",
 )
+
+
+class _Truth(Mapping[str, float]):
+    """Seconds of speech in each clip, read when first asked (which makes the clips if need be)."""
+
+    def _seconds(self) -> dict[str, float]:
+        return _read_truth(_clip_folder())
+
+    def __getitem__(self, name: str) -> float:
+        return self._seconds()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._seconds())
+
+    def __len__(self) -> int:
+        return len(self._seconds())
+
+
 # The truth the speech measure is held to; a clip of no speech has 0.
-SPEECH_SECONDS: dict[str, float] = {}
+SPEECH_SECONDS: Mapping[str, float] = _Truth()
 
 
 def clip_path(name: str) -> Path:
     """The path of the test clip `name` (see NAMES); a name without an extension is a WAV file."""
     if name not in NAMES:
         raise KeyError(f"no test clip named {name!r}; the names are {', '.join(NAMES)}")
-    folder = _clip_folder()
-    if not SPEECH_SECONDS:
-        SPEECH_SECONDS.update(_read_truth(folder))
-    return folder / (name if "." in name else f"{name}.wav")
+    return _clip_folder() / (name if "." in name else f"{name}.wav")
 
 
 def speech_seconds(name: str) -> float:
-    clip_path(name)
     return SPEECH_SECONDS[name]
 
 
@@ -117,6 +132,7 @@ def _clip_folder() -> Path:
     return folder
 
 
+@cache
 def _read_truth(folder: Path) -> dict[str, float]:
     lines = (folder / "truth.txt").read_text().splitlines()
     return {name: float(seconds) for name, seconds in (line.split() for line in lines)}
