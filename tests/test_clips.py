@@ -1,4 +1,4 @@
-"""Clips from a file, a recording or a link: kept, checked by the worker, linked for the service (issue 11)."""
+"""Clips from a file, a recording or a link: kept, checked by the worker, linked for the service."""
 
 from __future__ import annotations
 
@@ -267,7 +267,9 @@ def test_a_link_to_a_private_address_is_refused_without_connecting(staff_client,
     assert clip_server.hits == []
 
 
-def test_a_link_that_cannot_be_reached_may_be_sent_without_checking(staff_client, allow_clip_server, form_data):
+def test_a_link_that_cannot_be_reached_may_be_sent_without_checking(
+    staff_client, allow_clip_server, form_data
+):
     clip = _check_link(staff_client, f"{allow_clip_server.url}/missing.wav")
     assert clip.is_unreachable
     assert "The link could not be reached: the website answered with error 404." in clip.message
@@ -404,7 +406,9 @@ def test_an_upload_reaches_the_service_by_a_signed_studio_link_and_completes(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_window_is_cut_and_the_service_receives_exactly_that_length(staff_client, form_data, simulator, hosted):
+def test_a_window_is_cut_and_the_service_receives_exactly_that_length(
+    staff_client, form_data, simulator, hosted
+):
     clip = _checked(_upload(staff_client, "speech-en-75"))
     start = clip.speech[0][0]
     _submit(staff_client, form_data, clip, clip_start=f"{start:.2f}", clip_end=f"{start + 40:.2f}")
