@@ -126,6 +126,10 @@ def test_a_web_page_named_mp3_is_a_web_page():
         (b"fLaC\x00\x00\x00\x22", None),
         (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", None),
     ],
+    ids=[
+        *("html", "html-after-bom-and-spaces", "html-doctype-after-blank-lines", "zip", "pdf", "png", "json"),
+        *("playlist", "empty", "mp3", "wav", "mp4", "ogg", "flac", "matroska"),
+    ],
 )
 def test_sniff_tells_web_pages_and_other_files_from_media_by_their_first_bytes(head, problem):
     assert media.sniff(head) == problem
