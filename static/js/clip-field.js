@@ -438,6 +438,8 @@
       });
       playButton.textContent = playButton.dataset.play;
       timeLabel.textContent = "0:00 / " + formatTime(duration);
+      // Only the header is fetched before a click: wavesurfer places regions by the element's duration.
+      audio.preload = "metadata";
       audio.src = check.dataset.audioUrl;
       if (!window.WaveSurfer || !peaks.length) return; // the player still works without the picture
       var regions = window.WaveSurfer.Regions.create();
@@ -459,6 +461,20 @@
         cspNonce: field.dataset.styleNonce,
         plugins: [regions],
       });
+      var drawn = surfer;
+      if (audio.readyState >= 1) addRegions(regions, token, needsWindow);
+      else {
+        audio.addEventListener(
+          "loadedmetadata",
+          function () {
+            if (surfer === drawn) addRegions(regions, token, needsWindow);
+          },
+          { once: true }
+        );
+      }
+    }
+
+    function addRegions(regions, token, needsWindow) {
       segments.forEach(function (segment) {
         regions.addRegion({
           start: segment[0],
@@ -467,15 +483,6 @@
           drag: false,
           resize: false,
         });
-      });
-      surfer.on("timeupdate", function (time) {
-        timeLabel.textContent = formatTime(time) + " / " + formatTime(duration);
-      });
-      surfer.on("play", function () {
-        playButton.textContent = playButton.dataset.pause;
-      });
-      surfer.on("pause", function () {
-        playButton.textContent = playButton.dataset.play;
       });
       if (!needsWindow) return;
       var chosen = defaultWindow(segments, duration);
@@ -514,6 +521,9 @@
         if (now < windowRegion.start || now >= windowRegion.end) surfer.setTime(windowRegion.start);
       }
       surfer.playPause();
+    });
+    audio.addEventListener("timeupdate", function () {
+      timeLabel.textContent = formatTime(audio.currentTime) + " / " + formatTime(duration);
     });
     audio.addEventListener("play", function () {
       playButton.textContent = playButton.dataset.pause;
