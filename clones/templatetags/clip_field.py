@@ -38,3 +38,11 @@ def segments_json(segments: Iterable[Iterable[float]] | None) -> str:
 def clip_max_bytes() -> int:
     """The largest file the clip field uploads (CLIP_MAX_BYTES): larger ones are refused before uploading."""
     return settings.CLIP_MAX_BYTES
+
+
+@register.simple_tag
+def clip_too_large_message() -> str:
+    """What the upload view says of a file over CLIP_MAX_BYTES: the page says it before uploading."""
+    from clones.models import Clip
+
+    return Clip(problem=Clip.TOO_LARGE).message

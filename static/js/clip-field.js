@@ -266,7 +266,7 @@
       var request = new XMLHttpRequest();
       upload = request;
       var label = function (percent) {
-        uploadLabel.textContent = fill(field.dataset.uploading, { name: name, percent: percent });
+        uploadLabel.textContent = fill(field.dataset.uploading, { name: name, percent: percent + "%" });
         progress.value = percent;
       };
       var box = uploadBox;
