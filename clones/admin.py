@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clones.models import CloneTask, PollerHeartbeat, SpeechTask, TaskChange, TaskEvent
+from clones.models import Clip, CloneTask, PollerHeartbeat, SpeechTask, TaskChange, TaskEvent
 
 
 class TaskEventInline(admin.TabularInline):
@@ -58,6 +58,14 @@ class CloneTaskAdmin(admin.ModelAdmin):
         "archived_at",
         "archived_by",
         "pair_token",
+        "clip",
+        "clip_source",
+        "clip_name",
+        "clip_seconds",
+        "clip_speech_seconds",
+        "clip_start",
+        "clip_end",
+        "clip_file",
     ]
     inlines = [TaskEventInline]
 
@@ -91,6 +99,19 @@ class SpeechTaskAdmin(ReadOnlyAdmin):
     search_fields = ["content_text", "upstream_id", "voice__name", "voice__model_id"]
     date_hierarchy = "created_at"
     list_select_related = ["voice", "submitted_by"]
+
+
+@admin.register(Clip)
+class ClipAdmin(ReadOnlyAdmin):
+    """The clips people gave the form and what their check found; voices keep a reference to theirs."""
+
+    list_display = ["name", "source", "state", "owner", "created_at", "speech_seconds"]
+    list_filter = ["source", "state", "problem"]
+    search_fields = ["name", "link", "token"]
+    date_hierarchy = "created_at"
+    list_select_related = ["owner"]
+    # The waveform (a thousand numbers) says nothing as text; the clip-check fragment draws it.
+    exclude = ["peaks"]
 
 
 @admin.register(TaskChange)

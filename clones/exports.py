@@ -8,9 +8,10 @@ from datetime import datetime, tzinfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clones import languages
-from clones.models import CloneTask
+from clones.models import Clip, CloneTask
 
 # Excel takes a CSV file without a byte-order mark for the local code page (GBK, Windows-1252 …) and shows
 # Chinese as mojibake; with the UTF-8 BOM it reads UTF-8. Other programs skip the mark.
@@ -28,6 +29,11 @@ class _Line:
         return value
 
 
+def clip_header() -> list[str]:
+    """The clip's columns (issue 11), in the reader's language: where it came from, its length, its speech."""
+    return [_("Clip source"), _("Clip name"), _("Clip seconds"), _("Speech seconds")]
+
+
 def csv_rows(
     tasks: QuerySet[CloneTask], *, header: list[str], status_labels: dict[str, str]
 ) -> Iterator[str]:
@@ -40,6 +46,7 @@ def csv_rows(
         header=header,
         status_labels=status_labels,
         language_labels=languages.labels(),
+        source_labels={value: str(label) for value, label in Clip.Source.choices},
         zone=timezone.get_current_timezone(),
     )
 
@@ -50,12 +57,14 @@ def _lines(
     header: list[str],
     status_labels: dict[str, str],
     language_labels: dict[str, str],
+    source_labels: dict[str, str],
     zone: tzinfo,
 ) -> Iterator[str]:
     writer = _SafeWriter()
     yield UTF8_BOM + writer.writerow(header)
     for task in tasks.iterator(chunk_size=ROWS_PER_QUERY):
-        yield writer.writerow(_cells(task, status_labels, language_labels, zone))
+        cells = _cells(task, status_labels, language_labels, zone)
+        yield writer.writerow([*cells, *_clip_cells(task, source_labels)])
 
 
 class _SafeWriter:
@@ -84,6 +93,23 @@ def _cells(
         _timestamp(expires_at, zone) if expires_at else "",
         task.file_url,
     ]
+
+
+def _clip_cells(task: CloneTask, source_labels: dict[str, str]) -> list[str]:
+    """Where the clip came from ("A file"), its name, and the seconds its check measured (if any)."""
+    # A task from before clips were checked has only its link: it came from a link all the same.
+    source = task.clip_source or (Clip.Source.LINK if task.file_url else "")
+    return [
+        source_labels.get(source, source),
+        task.clip_name or task.file_url,
+        _seconds(task.clip_seconds),
+        _seconds(task.clip_speech_seconds),
+    ]
+
+
+def _seconds(value: float | None) -> str:
+    """Seconds to the tenth, with a dot whatever the language ("48.2"), so that spreadsheets sum them."""
+    return "" if value is None else f"{value:.1f}"
 
 
 def _timestamp(value: datetime, zone: tzinfo) -> str:

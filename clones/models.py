@@ -22,7 +22,7 @@ MODEL_ID_LIFETIME = timedelta(days=3)
 # A modelId this close to lapsing is highlighted and found by the "expiring soon" filter.
 EXPIRING_SOON_WITHIN = timedelta(hours=24)
 # Fields the list's search looks in: what staff remember a voice by, and what they paste from other tools.
-SEARCHED_FIELDS = ("name", "notes", "model_id", "file_url", "content_text", "upstream_id")
+SEARCHED_FIELDS = ("name", "notes", "model_id", "file_url", "clip_name", "content_text", "upstream_id")
 
 
 class CloneTaskQuerySet(models.QuerySet):
@@ -35,7 +35,8 @@ class CloneTaskQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=False)
 
     def search(self, text: str) -> CloneTaskQuerySet:
-        """Every word must appear somewhere (name, notes, modelId, media URL, preview text or service id)."""
+        """Every word must appear somewhere: name, notes, modelId, media URL, the clip's file name,
+        preview text or service id."""
         queryset = self
         for word in text.split():
             matches = Q()

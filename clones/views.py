@@ -105,6 +105,7 @@ def task_export(request: HttpRequest) -> StreamingHttpResponse:
         _("Submitted at"),
         _("modelId expires at"),
         _("Media URL"),
+        *exports.clip_header(),
     ]
     status_labels = {value: str(label) for value, label in Status.choices}
     filename = f"soundclone-voices-{timezone.localtime():%Y%m%d-%H%M}.csv"

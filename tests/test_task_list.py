@@ -235,6 +235,10 @@ def test_the_export_is_utf8_with_a_bom_so_excel_reads_chinese(staff_client, staf
         "Submitted at",
         "modelId expires at",
         "Media URL",
+        "Clip source",
+        "Clip name",
+        "Clip seconds",
+        "Speech seconds",
     ]
     assert rows[1][:6] == [
         "旁白,李伟,平静",

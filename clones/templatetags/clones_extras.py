@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clones import local_time, rows
-from clones.models import CloneTask
+from clones.models import CloneTask, duration_text
 
 register = template.Library()
 
@@ -28,6 +28,23 @@ def duration_words(value: timedelta | None) -> str:
     if minutes:
         return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": seconds}
     return _("%(seconds)d s") % {"seconds": seconds}
+
+
+@register.filter
+def clip_duration(seconds: float | None) -> str:
+    """A clip's length or its speech, as the form's check says it: "48 s", "1 min 05 s"."""
+    if seconds is None:
+        return ""
+    return duration_text(seconds)
+
+
+@register.filter
+def clip_position(seconds: float | None) -> str:
+    """A moment in a clip, as a player shows it: "0:12", "1:05" (clips are at most 30 min long)."""
+    if seconds is None:
+        return ""
+    whole = max(round(seconds), 0)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @register.filter
