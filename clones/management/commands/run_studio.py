@@ -71,6 +71,8 @@ class Command(BaseCommand):
             # Set in our own environment, not only passed down: the supervisor restarts a process that died
             # with this environment, and each process derives the service's address from it (settings.py).
             os.environ["SOUNDCLONE_SIMULATOR_PORT"] = str(self._simulator_port(port))
+            # The simulator downloads uploaded clips from the studio as the service would: on loopback.
+            os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
             commands.append(("simulator", [python, "manage.py", "run_simulator"]))
         else:
             self._refuse_demo_password()
