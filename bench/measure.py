@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from bench import clips
 from bench.idle_tab import measure_completed_on_screen, measure_idle_tab
 from bench.processes import (
     BenchAborted,
@@ -330,7 +331,12 @@ class Stack:
         command += ["--bind", f"127.0.0.1:{self.port}"]
         with log_path.open("ab") as log_file:
             self.web = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                command, cwd=BASE_DIR, stdout=log_file, stderr=subprocess.STDOUT
+                command,
+                cwd=BASE_DIR,
+                # Where the service would fetch hosted clips: without it, uploads are refused (409).
+                env={**os.environ, "PUBLIC_BASE_URL": self.base_url},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
         wait_for_http(f"{self.base_url}/accounts/login/", process=self.web, log_path=log_path)
 
@@ -964,6 +970,15 @@ def main() -> None:
             name: page_weight(stack.base_url, cookie_name, session_id, path)
             for name, path in (("list", "/tasks/"), ("form", "/tasks/new/"))
         }
+
+        if args.with_poller_figures:
+            # bench/clips.py: none of these depends on the database.
+            log("clips: checking a 60 s clip, the form's cold load, a 200 MB upload")
+            result["clips"] = {
+                "check_cpu": clips.measure_check_cpu(runs=3 if args.quick else clips.CHECK_RUNS),
+                "form_weight": clips.measure_form_weight(stack.base_url, cookie_name, session_id),
+                "upload": clips.measure_upload_memory(stack.base_url, stack.web.pid, session),
+            }
 
         log(f"server time at {seeded:,} tasks")
         latency: dict[str, dict[str, float]] = {}

@@ -395,6 +395,48 @@ def behind_hung_cell(result: dict) -> str:
     return " / ".join(cells)
 
 
+def clip_check_cell(result: dict) -> str:
+    if "clips" not in result:
+        return "(measured on SQLite)"
+    figures = result["clips"]["check_cpu"]
+    cells = [
+        f"{number(case['median'], 2)} s ({label}; first run {number(case['cold'], 2)} s)"
+        for label, case in figures.items()
+    ]
+    is_met = all(case["median"] < 1 for case in figures.values())
+    return " / ".join(cells) + f" {mark(is_met)}"
+
+
+def clip_form_cell(result: dict) -> str:
+    if "clips" not in result:
+        return "(measured on SQLite)"
+    weight = result["clips"]["form_weight"]
+    best, gzip_only = weight["br"], weight["gzip"]
+    kinds = best["by_kind"]
+    is_met = best["bytes"] < 60 * KB and gzip_only["bytes"] < 60 * KB and best["other_hosts"] == 0
+    return (
+        f"{best['bytes'] / KB:.1f} kB with Brotli, {gzip_only['bytes'] / KB:.1f} kB with gzip only, in "
+        f"{best['requests']} requests (HTML {kinds['html'] / KB:.1f}, scripts {kinds['js'] / KB:.1f} "
+        f"of which the waveform library {best['waveform_library'] / KB:.1f}, "
+        f"styles {kinds['css'] / KB:.1f}, fonts {kinds['font'] / KB:.1f}, "
+        f"images {kinds['image'] / KB:.1f} kB), {best['other_hosts']} to other hosts {mark(is_met)}"
+    )
+
+
+def clip_upload_cell(result: dict) -> str:
+    if "clips" not in result:
+        return "(measured on SQLite)"
+    figures = result["clips"]["upload"]
+    rise = max(figures["rise_mb"], figures["hwm_rise_mb"])
+    is_met = figures["status"] == 201 and rise < 50
+    return (
+        f"+{figures['rise_mb']:.1f} MB at most (high-water mark +{figures['hwm_rise_mb']:.1f} MB; from "
+        f"{figures['worker_mb_before']:.0f} MB); {figures['file_bytes'] / 1e6:.0f} MB in "
+        f"{figures['seconds']:.1f} s ({figures['mb_per_second']:.0f} MB/s), HTTP {figures['status']} "
+        f"{mark(is_met)}"
+    )
+
+
 def memory_cell(result: dict) -> str:
     memory = result["memory"]
     return f"{number(memory['web_worker_mb'])} / {number(memory['poller_mb'])} MB"
@@ -456,6 +498,21 @@ def render(
             "Completed voice on an open list in Chromium, from the worker saving it, p50 / p95",
             "p95 < 10 s",
             completed_on_screen_cell,
+        ),
+        (
+            "Checking a 60 s spoken clip (decode, speech measure, player's WAV), CPU time, median",
+            "< 1 s",
+            clip_check_cell,
+        ),
+        (
+            "New clone form, cold load with the waveform library: HTML, scripts, styles, fonts, images",
+            "< 60 kB, 0 to other hosts",
+            clip_form_cell,
+        ),
+        (
+            "A web worker's memory (RSS) during a 200 MB clip upload: largest rise; the upload's time",
+            "< 50 MB",
+            clip_upload_cell,
         ),
         ("Memory after the load (RSS): one web worker / the poller", "—", memory_cell),
         (
