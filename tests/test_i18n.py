@@ -187,6 +187,10 @@ def test_the_csv_export_in_chinese(staff_client, staff_user):
         "提交时间",
         "modelId 过期时间",
         "媒体链接",
+        "音频来源",
+        "音频名称",
+        "音频时长（秒）",
+        "说话时长（秒）",
     ]
     assert rows[1][3:5] == ["粤语", "已完成"]  # the names on screen, not the service's "Chinese,Yue"
 

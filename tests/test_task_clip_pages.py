@@ -269,11 +269,11 @@ def test_a_clips_summary_and_an_unusable_clips_message_are_written_in_chinese():
         too_short = Clip(problem=Clip.TOO_LITTLE_SPEECH, speech_seconds=9).message
         unreachable = Clip(problem=Clip.UNREACHABLE, problem_detail="status:403").message
         web_page = Clip(problem="web-page").message
-    for text in (summary, too_short, unreachable, web_page):
-        assert CHINESE_CHARACTER.search(text), text
-    assert "48" in summary and "41" in summary
-    assert "9" in too_short
-    assert "403" in unreachable
+    assert summary == "音频，48 秒，约 41 秒说话"
+    assert too_short.startswith("只有 9 秒说话：")
+    assert "网站返回了错误 403。" in unreachable
+    for text in (too_short, unreachable, web_page):
+        assert len(CHINESE_CHARACTER.findall(text)) > 15, text
 
 
 def test_the_voice_page_says_where_the_clip_came_from_in_chinese(staff_client):
@@ -284,6 +284,20 @@ def test_the_voice_page_says_where_the_clip_came_from_in_chinese(staff_client):
     page = page_of(staff_client, task, **CHINESE)
     assert "A file:" not in page and "of speech" not in page and "the part from" not in page
     dl = page.split('id="inputs-heading"')[1].split("</dl>")[0]
-    assert "interview.m4a" in dl
-    assert "0:12" in dl and "1:05" in dl
-    assert len(CHINESE_CHARACTER.findall(dl)) > 20
+    assert "文件：interview.m4a" in dl
+    assert "53 秒，约 41 秒说话" in dl
+    assert "音频中从 0:12 到 1:05 的部分" in dl
+
+
+def test_the_forms_check_of_a_clip_reads_in_chinese(staff_client):
+    for name in ("speech-en-9", "speech-en-20"):
+        upload = SimpleUploadedFile(f"{name}.wav", clip_path(name).read_bytes())
+        assert staff_client.post("/tasks/clips/", {"file": upload, "source": "file"}).status_code == 201
+    call_command("poll_clones")
+    call_command("poll_clones")
+    too_short, usable = Clip.objects.order_by("pk")
+    assert too_short.is_unusable and usable.is_usable
+    refused = staff_client.get(f"/tasks/clips/{too_short.token}/", **CHINESE).content.decode()
+    assert "只有 9 秒说话：服务需要超过 15 秒。请录制或选择一段更长的音频。" in refused
+    checked = staff_client.get(f"/tasks/clips/{usable.token}/", **CHINESE).content.decode()
+    assert f"音频，{duration_text(usable.seconds).replace(' s', ' 秒')}，约" in checked
