@@ -9,6 +9,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "") else None
+# The access log writes a signed clip link (served without sign-in to the voice service) as
+# /clips/.../clip.wav: its signature is the key to the clip and never reaches a log.
+logger_class = "soundclone_site.access_log.RedactingLogger"
 errorlog = "-"
 # The addresses whose X-Forwarded-Proto gunicorn believes: the TLS proxy's (Docker: its network's range).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
