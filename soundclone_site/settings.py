@@ -328,7 +328,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # Uploads are streamed to a temporary file here, never held in memory; the folder is on the same disk as
 # MEDIA_ROOT so that keeping an upload is a rename. Temporary files are removed after each request.
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=str(DATA_DIR / "tmp"))
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Owner-only, like the database: what is in it is staff's clips on their way in.
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["clones.uploads.CappedUploadHandler"]
 

@@ -41,14 +41,16 @@ SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SIGN_IN_PATHS = ("/accounts/login/", "/admin/login/")
 # Open to everyone on purpose (see the module docstring), by "namespace:name".
-PUBLIC_VIEWS = {"login", "healthz", "set_language", "admin:login", "admin:logout"}
+# "clip-public" is the signed clip link the voice service downloads (tests/test_clips.py tests its signature).
+PUBLIC_VIEWS = {"login", "healthz", "set_language", "admin:login", "admin:logout", "clip-public"}
 
 
 # --- Enumerating the URL configuration ------------------------------------------------------------------
 
 
 def _sample_route(route: str) -> str:
-    """A concrete path for a route such as "tasks/<int:pk>/": every parameter becomes 1."""
+    """A concrete path for a route such as "tasks/<int:pk>/": every parameter becomes 1 (a UUID, a UUID)."""
+    route = re.sub(r"<uuid:\w+>", "00000000-0000-4000-8000-000000000001", route)
     return re.sub(r"<(?:\w+:)?\w+>", "1", route)
 
 
@@ -650,6 +652,7 @@ def test_the_database_and_the_demo_secret_key_are_readable_by_their_owner_only(t
         "soundclone.sqlite3": "0o600",
         "soundclone.sqlite3-wal": "0o600",
         "soundclone.sqlite3-shm": "0o600",
+        "tmp": "0o700",  # uploads on their way in (FILE_UPLOAD_TEMP_DIR)
     }
 
 
@@ -672,6 +675,7 @@ def test_files_an_earlier_version_left_readable_by_all_are_tightened_at_start(tm
         "soundclone.sqlite3": "0o600",
         "soundclone.sqlite3-wal": "0o600",
         "soundclone.sqlite3-shm": "0o600",
+        "tmp": "0o700",  # uploads on their way in (FILE_UPLOAD_TEMP_DIR)
     }
 
 
