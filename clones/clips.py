@@ -44,8 +44,6 @@ SERVICE_AUDIO_FORMATS = frozenset({"mp3", "ogg", "wav", "m4a", "aac"})
 SIGNING_SALT = "clones.clip-link"
 # A check that crashed this many times is given up: the person is told, the worker moves on.
 MAX_CHECK_ATTEMPTS = 3
-# While the worker checks a clip it holds it this long; a worker that died leaves it to the next one.
-CHECK_LEASE = timedelta(seconds=90)
 
 
 class ClipUnavailable(Exception):
@@ -128,7 +126,7 @@ def clip_check_next(*, now: datetime | None = None) -> Clip | None:
         .values_list("pk", flat=True)[:5]
     ):
         claimed = Clip.objects.filter(pk=pk, state=Clip.State.CHECKING, next_check_at__lte=now).update(
-            next_check_at=now + CHECK_LEASE
+            next_check_at=now + timedelta(seconds=settings.SOUNDCLONE_CHECK_LEASE_SECONDS)
         )
         if claimed:
             clip = Clip.objects.get(pk=pk)

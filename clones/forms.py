@@ -276,7 +276,9 @@ class CloneForm(forms.Form):
             # Hidden fields: their own message would show nowhere. (Only a crafted form sends these.)
             self.errors.pop("clip_start", None)
             self.errors.pop("clip_end", None)
-            self.add_error(field, _("The chosen part is not inside the clip: choose it again on the waveform."))
+            self.add_error(
+                field, _("The chosen part is not inside the clip: choose it again on the waveform.")
+            )
             return
         if clip.is_checking:
             self.add_error(field, _("The clip is still being checked: wait a few seconds, then send."))

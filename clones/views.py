@@ -176,9 +176,10 @@ def task_fix(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("Only a clip the voice service refused can be fixed and sent again."))
         return redirect(task)
     if request.method == "GET":
-        form = CloneForm(
-            data={**_inputs_of(task), "consent": "on", "form_token": uuid.uuid4()}, user=request.user
-        )
+        data = {**_inputs_of(task), "consent": "on", "form_token": uuid.uuid4()}
+        if task.clip_id is None and task.file_url:
+            data["send_unchecked"] = "on"  # it went unchecked before; a new link is checked as it is typed
+        form = CloneForm(data=data, user=request.user)
         form.is_valid()
         _show_refusal(form, task.error)
         return _render_form(request, form, fixing=task)

@@ -133,10 +133,13 @@ CLIP_MAX_BYTES = env.int("CLIP_MAX_BYTES", default=200 * 1024 * 1024)
 SOUNDCLONE_LINK_DEADLINE = env.float("SOUNDCLONE_LINK_DEADLINE", default=45.0)
 # Link checks refuse private and loopback addresses, except these host:port pairs (tests' local servers).
 SOUNDCLONE_LINK_ALLOWED_HOSTS = env.list("SOUNDCLONE_LINK_ALLOWED_HOSTS", default=[])
-if not 0 < SOUNDCLONE_LINK_DEADLINE < SOUNDCLONE_POLL_LEASE_SECONDS:
+# While a worker checks a clip it holds it this long (download, then decoding); a worker that died leaves it
+# to the next one after that. Longer than the download's deadline, so no clip is checked twice at once.
+SOUNDCLONE_CHECK_LEASE_SECONDS = env.float("SOUNDCLONE_CHECK_LEASE_SECONDS", default=120.0)
+if not 0 < SOUNDCLONE_LINK_DEADLINE < SOUNDCLONE_CHECK_LEASE_SECONDS:
     raise ImproperlyConfigured(
         f"SOUNDCLONE_LINK_DEADLINE is {SOUNDCLONE_LINK_DEADLINE:g} seconds; it must be more than 0 and less "
-        f"than SOUNDCLONE_POLL_LEASE_SECONDS ({SOUNDCLONE_POLL_LEASE_SECONDS:g})."
+        f"than SOUNDCLONE_CHECK_LEASE_SECONDS ({SOUNDCLONE_CHECK_LEASE_SECONDS:g})."
     )
 
 # How often an open list asks our database for news of its unfinished rows: no more often than the worker asks

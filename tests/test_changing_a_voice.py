@@ -40,6 +40,7 @@ CHANGES = {
             "language": "English",
             "consent": "on",
             "form_token": "6c1b2f7e-0a4e-4e5c-8d1e-2f3a4b5c6d7e",
+            "send_unchecked": "on",
         },
         {"status": Status.REFUSED, "error": "too short"},
     ),
