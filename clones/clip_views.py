@@ -38,6 +38,10 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
         return _refused(request, Clip.TOO_LARGE, status=413)
     if upload is None:
         return _fragment(request, error=_("Please choose a file with the speaker's voice."), status=400)
+    if not upload.size:
+        return _fragment(
+            request, error=_("This file is empty. Please choose a file with the speaker's voice."), status=400
+        )
     if not clips.can_host_clips():
         return _fragment(request, error=clips.hosting_missing_message(), status=409)
     source = request.POST.get("source", "")

@@ -499,3 +499,48 @@ def test_the_voice_page_plays_the_clip_that_was_sent(staff_client, form_data, se
     response = staff_client.get(f"/tasks/{task.pk}/clip/", HTTP_RANGE="bytes=0-3")
     assert response.status_code == 206
     assert response.content == b"RIFF"
+
+
+# --- Crafted input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["https://a.example.com/x\x00.mp3", "https://" + "a" * 5000 + ".com/x.mp3", "http://[::1/a.mp3", "\x00"],
+)
+def test_a_crafted_link_is_refused_in_plain_words_never_500(staff_client, link):
+    response = staff_client.post("/tasks/clips/link/", {"file_url": link})
+    assert response.status_code == 400
+    assert not Clip.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "filename", ["../../../etc/passwd.wav", "a\x00b.wav", "<script>alert(1)</script>.wav", "x" * 500 + ".wav"]
+)
+def test_a_crafted_file_name_is_kept_only_as_a_label(staff_client, filename, settings):
+    response = _upload(staff_client, "speech-en-20", filename=filename)
+    clip = _checked(response)
+    assert clip.is_usable
+    assert clip.file.name.startswith(f"clips/original/{clip.token}/clip")
+    assert Path(clip.file.path).resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert "<script>alert" not in response.content.decode()
+
+
+def test_an_empty_file_is_refused_in_plain_words(staff_client):
+    response = staff_client.post("/tasks/clips/", {"file": SimpleUploadedFile("empty.mp3", b"")})
+    assert response.status_code == 400
+    assert "This file is empty. Please choose a file with the speaker" in response.content.decode()
+    assert not Clip.objects.exists()
+
+
+@pytest.mark.parametrize("token", ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "9" * 400])
+def test_an_unknown_clip_token_is_not_found(staff_client, token):
+    assert staff_client.get(f"/tasks/clips/{token}/").status_code == 404
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", "\x00", "9" * 400])
+def test_a_crafted_clip_token_in_the_form_is_refused_in_plain_words(staff_client, form_data, value):
+    data = form_data(clip_source="file", file_url="", clip=value)
+    response = staff_client.post("/tasks/new/", data)
+    assert response.status_code == 400
+    assert not CloneTask.objects.exists()
