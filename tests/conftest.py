@@ -265,3 +265,22 @@ def run_poller_until(page: Page, predicate, seconds: float = 10) -> None:
             return
         page.wait_for_timeout(200)
     raise AssertionError("the condition did not come true in time")
+
+
+def use_a_link(page: Page, url: str, *, send_unchecked: bool = True, seconds: float = 10) -> str:
+    """Give the clip as a link, as a person does on the New clone form, and wait for the studio's check.
+
+    Chooses "A link", types the link, and runs worker passes until the check beside the field answers. A link
+    the studio cannot reach (every https://media.example.com/... link here: DNS fails) gets "Send without
+    checking", which this ticks unless told not to. Returns the check's state.
+    """
+    page.locator("input[name=clip_source][value=link]").check()
+    page.locator("#id_file_url").fill(url)
+    check = page.locator("#clip-check")
+    run_poller_until(
+        page, lambda: check.get_attribute("data-state") not in (None, "empty", "checking"), seconds=seconds
+    )
+    state = check.get_attribute("data-state") or ""
+    if send_unchecked and state == "unreachable":
+        page.locator("#id_send_unchecked").check()
+    return state
