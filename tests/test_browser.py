@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clones.models import CloneTask
-from tests.conftest import run_poller_until, sign_in
+from tests.conftest import run_poller_until, sign_in, use_a_link
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,13 @@ def test_a_staff_member_clones_a_voice_watches_it_finish_plays_it_and_copies_the
     page.get_by_role("link", name="New clone").first.click()
 
     page.get_by_label("Name").fill("Narrator, Li Wei, calm")
-    page.get_by_label("Media URL").fill("https://media.example.com/clips/li-wei.mp3")
+    # The form starts on a file from the computer; this clip is a link, which the studio cannot reach here:
+    # its check says so, and the person sends it without checking.
+    expect(page.get_by_label("A file from your computer")).to_be_checked()
+    page.get_by_label("A link").check()
+    expect(page.get_by_label("Media URL")).to_be_visible()
+    assert use_a_link(page, "https://media.example.com/clips/li-wei.mp3") == "unreachable"
+    expect(page.get_by_label("Send without checking")).to_be_checked()
     page.get_by_label("Preview text").fill("Hello, this is my cloned voice.")
     expect(page.locator("#content-text-counter")).to_have_text("31 of 269 characters")
 
@@ -88,7 +94,8 @@ def test_a_refused_url_keeps_everything_the_user_typed(page: Page, staff_user, s
     sign_in(page, staff_user.username)
     page.goto("/tasks/new/")
     page.get_by_label("Name").fill("Interview, Chen")
-    page.get_by_label("Media URL").fill("https://media.example.com/clips/chen.flac")
+    # The link view refuses the type at once, beside the field; the form refuses it again on submit.
+    assert use_a_link(page, "https://media.example.com/clips/chen.flac") == "refused"
     page.get_by_label("Preview text").fill("Keep this sentence.")
     page.get_by_label("Model v2 (40 languages)").check()
     page.get_by_label("Language", exact=True).select_option("Swedish")
@@ -98,6 +105,7 @@ def test_a_refused_url_keeps_everything_the_user_typed(page: Page, staff_user, s
 
     expect(page.locator("#id_file_url_error")).to_contain_text("Files of type .flac are not supported")
     expect(page.get_by_label("Name")).to_have_value("Interview, Chen")
+    expect(page.get_by_label("A link")).to_be_checked()
     expect(page.get_by_label("Media URL")).to_have_value("https://media.example.com/clips/chen.flac")
     expect(page.get_by_label("Preview text")).to_have_value("Keep this sentence.")
     expect(page.get_by_label("Model v2 (40 languages)")).to_be_checked()
@@ -110,7 +118,7 @@ def test_a_failed_task_shows_the_services_reason_in_plain_words(page: Page, staf
     sign_in(page, staff_user.username)
     page.goto("/tasks/new/")
     page.get_by_label("Name").fill("Too quiet")
-    page.get_by_label("Media URL").fill("https://media.example.com/quiet.mp3?sim=fail")
+    use_a_link(page, "https://media.example.com/quiet.mp3?sim=fail")
     page.get_by_label("Language", exact=True).select_option("English")
     page.get_by_label("I have the speaker's permission to clone this voice").check()
     page.get_by_role("button", name="Clone voice").click()
