@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from urllib.parse import parse_qs
 
 import pytest
 from django.conf import settings as django_settings
@@ -270,16 +272,42 @@ def run_poller_until(page: Page, predicate, seconds: float = 10) -> None:
 def use_a_link(page: Page, url: str, *, send_unchecked: bool = True, seconds: float = 10) -> str:
     """Give the clip as a link, as a person does on the New clone form, and wait for the studio's check.
 
-    Chooses "A link", types the link, and runs worker passes until the check beside the field answers. A link
-    the studio cannot reach (every https://media.example.com/... link here: DNS fails) gets "Send without
-    checking", which this ticks unless told not to. Returns the check's state.
+    Chooses "A link", types the link, waits for the page to send it for checking (the link view answers at
+    once: refused, or a clip being checked), and runs worker passes until the check beside the field is the
+    answer for this link, not the one of a link typed before. A link the studio cannot reach (every
+    https://media.example.com/... link here: DNS fails) gets "Send without checking", which this ticks unless
+    told not to. Returns the check's state.
     """
     page.locator("input[name=clip_source][value=link]").check()
-    page.locator("#id_file_url").fill(url)
+    field = page.locator("#id_file_url")
+    clip_input = page.locator("input[name=clip]")
     check = page.locator("#clip-check")
-    run_poller_until(
-        page, lambda: check.get_attribute("data-state") not in (None, "empty", "checking"), seconds=seconds
-    )
+    if field.input_value() != url:
+
+        def sent_for_checking(response) -> bool:
+            request = response.request
+            return (
+                request.method == "POST"
+                and response.url.endswith("/tasks/clips/link/")
+                and parse_qs(request.post_data or "").get("file_url") == [url]
+            )
+
+        with page.expect_response(sent_for_checking) as answer:
+            field.fill(url)
+        token = re.search(r'data-clip-token="([^"]+)"', answer.value.text())
+        expected = token.group(1) if token else ""
+    else:  # the page sent it itself (a form that came back): its own check is the one
+        expected = None
+
+    def answered() -> bool:
+        state = check.get_attribute("data-state")
+        if expected == "":  # refused by the link view at once: no clip to check
+            return state == "refused"
+        if expected is not None and clip_input.input_value() != expected:
+            return False
+        return state not in (None, "empty", "checking")
+
+    run_poller_until(page, answered, seconds=seconds)
     state = check.get_attribute("data-state") or ""
     if send_unchecked and state == "unreachable":
         page.locator("#id_send_unchecked").check()
