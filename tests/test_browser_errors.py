@@ -15,6 +15,7 @@ WORDS = {
     "en-US": {
         "name": "Name",
         "url": "Media URL",
+        "link": "A link",
         "submit": "Clone voice",
         "summary": "Please check the highlighted fields. Everything you typed is still here.",
         "save": "Save name and notes",
@@ -23,6 +24,7 @@ WORDS = {
     "zh-CN": {
         "name": "名称",
         "url": "媒体链接",
+        "link": "链接",
         "submit": "克隆声音",
         "summary": "请检查标出的字段。您填写的内容都还在。",
         "save": "保存名称和备注",
@@ -56,12 +58,14 @@ def test_a_refused_clone_form_opens_on_a_summary_that_links_to_each_wrong_field(
     page = signed_in_page(staff_user, locale=locale)
     page.set_viewport_size({"width": width, "height": 844})
     page.goto("/tasks/new/")
+    page.get_by_label(words["link"], exact=True).check()
     page.get_by_label(words["url"]).fill("ftp://media.example.com/clip.mp3")
     page.locator("#id_language").select_option("English")
     page.locator("#id_consent").check()
     page.get_by_role("button", name=words["submit"]).click()
 
     summary = focused_summary(page)
+    expect(page.get_by_label(words["link"], exact=True)).to_be_checked()
     expect(summary).to_have_attribute("role", "alert")
     expect(summary).to_contain_text(words["summary"])
     expect(summary).to_be_in_viewport()

@@ -8,7 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from clones.models import CloneTask
-from tests.conftest import run_poller_until
+from tests.conftest import run_poller_until, use_a_link
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_a_refused_clip_is_fixed_from_its_row_and_sent_again(
     page.set_viewport_size({"width": width, "height": 844})
     page.goto("/tasks/new/")
     page.get_by_label(words["name"]).fill("Narrator, short clip")
-    page.get_by_label(words["url"]).fill("https://media.example.com/short.mp3?sim=create-400")
+    use_a_link(page, "https://media.example.com/short.mp3?sim=create-400")
     page.locator("#id_language").select_option("English")
     page.locator("#id_consent").check()
     page.get_by_role("button", name=words["submit"]).click()
@@ -71,7 +71,7 @@ def test_a_refused_clip_is_fixed_from_its_row_and_sent_again(
     ]
     assert violations == []
 
-    url_field.fill("https://media.example.com/longer.mp3")
+    use_a_link(page, "https://media.example.com/longer.mp3")
     page.get_by_role("button", name=words["send"], exact=True).click()
     row = page.locator("ol.task-list > li").first
     expect(row.locator(".badge").first).to_have_text(words["sending"])
