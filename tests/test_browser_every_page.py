@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from clones.models import CloneTask, SpeechTask, StaffPreference, TaskChange
 from soundclone_site import urls as site_urls
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, use_a_link
 from tests.factories import completed_task, make_task
 
 pytestmark = pytest.mark.browser
@@ -191,8 +191,17 @@ def test_every_page_fits_the_screen_reads_well_and_tells_the_time_in_the_readers
         expect(page.locator("footer, .site-header").first).to_be_attached()
         check(name)
         if name == "new clone":
+            # The clip's other sources: the recorder with its text to read, and a link the studio could not
+            # reach, with its check and "Send without checking".
+            page.locator("input[name=clip_source][value=recording]").check()
+            expect(page.locator("#reading-text")).to_be_visible()
+            check("new clone, recording")
+            assert use_a_link(page, "https://media.example.com/clips/brand-new.mp3") == "unreachable"
+            expect(page.locator("#id_send_unchecked")).to_be_visible()
+            check("new clone, link not reached")
+            page.goto(url)
             # The same form, refused: the error summary on top.
-            page.locator("form.clone-form button.primary").click()
+            page.locator("form.clone-form button[type=submit].primary").click()
             expect(page.locator(".form-errors")).to_be_focused()
             check("refused form")
         if name == "someone else's voice":
@@ -204,7 +213,7 @@ def test_every_page_fits_the_screen_reads_well_and_tells_the_time_in_the_readers
             page.locator("form.clone-form input[name=csrfmiddlewaretoken]").evaluate(
                 "(input) => input.value = 'x'.repeat(64)"
             )
-            page.locator("form.clone-form button.primary").click()
+            page.locator("form.clone-form button[type=submit].primary").click()
             expect(page.locator("h1")).to_have_text(
                 "The page was out of date" if locale == "en-US" else "页面已过期"
             )
@@ -238,10 +247,10 @@ def test_a_new_voice_and_the_message_about_it_are_both_on_the_first_screen(
     page.set_viewport_size(viewport)
     page.goto("/tasks/new/")
     page.locator("#id_name").fill("Brand new narrator")
-    page.locator("#id_file_url").fill("https://media.example.com/clips/brand-new.mp3")
+    use_a_link(page, "https://media.example.com/clips/brand-new.mp3")
     page.locator("#id_language").select_option("English")
     page.locator("#id_consent").check()
-    page.locator("form.clone-form button.primary").click()
+    page.locator("form.clone-form button[type=submit].primary").click()
 
     message = page.locator(".messages")
     expect(message).to_be_visible()
