@@ -657,8 +657,6 @@ def receive_clip(file_url: str, config: SimulatorConfig) -> ReceivedClip:
 
     Never call it holding ``SimulatorState.lock``.
     """
-    from clones.media import MediaError, measure_speech  # PyAV: only when a clip is downloaded
-
     handle, name = tempfile.mkstemp(prefix="simulator-clip-", suffix=Path(urlsplit(file_url).path).suffix[:8])
     path = Path(name)
     try:
@@ -667,11 +665,12 @@ def receive_clip(file_url: str, config: SimulatorConfig) -> ReceivedClip:
                 data, sha256 = _download(file_url, target, config)
             except _DownloadError as error:
                 return ReceivedClip(None, None, None, None, str(error), DOWNLOAD_FAILED_MESSAGE)
+        from clones.media import MediaError, measure_speech  # PyAV: only once a clip was downloaded
+
         try:
             seconds, speech_seconds = measure_speech(path)
         except MediaError as error:
-            reason = f"not decodable: {getattr(error, 'problem', '')} {error}".strip()
-            return ReceivedClip(data, sha256, None, None, reason, DOWNLOAD_FAILED_MESSAGE)
+            return ReceivedClip(data, sha256, None, None, f"not decodable: {error}", DOWNLOAD_FAILED_MESSAGE)
         failure = None
         if not MIN_SPEECH_SECONDS < speech_seconds < MAX_SPEECH_SECONDS_OF_CLIP:
             failure = SPEECH_LENGTH_MESSAGE
@@ -698,10 +697,16 @@ def _download(file_url: str, target: BinaryIO, config: SimulatorConfig) -> tuple
         )
         connection = connection_class(parts.hostname or "", parts.port, timeout=remaining)
         expired = threading.Event()
-        timer = threading.Timer(remaining, _shut, (connection, expired))
+        sockets: list[socket.socket] = []  # the connection forgets its socket once the response owns it
+        timer = threading.Timer(remaining, _shut, (sockets, expired))
         timer.daemon = True
         timer.start()
         try:
+            connection.connect()
+            if connection.sock is not None:
+                sockets.append(connection.sock)
+            if expired.is_set():
+                raise _DownloadError("deadline passed")
             target_path = parts.path or "/"
             if parts.query:
                 target_path += "?" + parts.query
@@ -751,10 +756,9 @@ def _read_body_to(
     return (bytes(kept) if kept is not None else None), digest.hexdigest()
 
 
-def _shut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+def _shut(sockets: list[socket.socket], expired: threading.Event) -> None:
     expired.set()
-    sock = connection.sock
-    if sock is not None:
+    for sock in sockets:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
