@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from clones.models import CloneTask
-from tests.conftest import run_poller_until
+from tests.conftest import run_poller_until, use_a_link
 from tests.factories import completed_task, make_task
 
 pytestmark = pytest.mark.browser
@@ -72,6 +72,8 @@ def test_clone_again_from_a_failed_task_with_the_earlier_clone_pointed_out(
 
     expect(page.get_by_role("heading", name="New clone")).to_be_visible()
     expect(page.get_by_label("Name")).to_have_value("Too quiet")
+    # Its clip was a link: the form opens on "A link", with the link in it.
+    expect(page.get_by_label("A link")).to_be_checked()
     expect(page.get_by_label("Media URL")).to_have_value("https://media.example.com/quiet.mp3?sim=fail")
     expect(page.get_by_label("Preview text")).to_have_value("Read this slowly.")
     expect(page.get_by_label("Model v2 (40 languages)")).to_be_checked()
@@ -81,8 +83,7 @@ def test_clone_again_from_a_failed_task_with_the_earlier_clone_pointed_out(
     expect(warning.get_by_role("link", name="Too quiet")).to_have_attribute("href", f"/tasks/{failed.pk}/")
 
     # A better recording of the same speaker: the warning follows the link as it is typed.
-    page.get_by_label("Media URL").fill("https://media.example.com/quiet-louder.mp3")
-    page.get_by_label("Media URL").blur()
+    use_a_link(page, "https://media.example.com/quiet-louder.mp3")
     expect(warning).to_be_empty()
     page.get_by_label("Name").fill("Too quiet, second try")
     page.get_by_label("I have the speaker's permission to clone this voice").check()
@@ -99,7 +100,7 @@ def test_clone_with_both_versions_shows_the_two_voices_side_by_side(signed_in_pa
     page = signed_in_page(staff_user)
     page.goto("/tasks/new/")
     page.get_by_label("Name").fill("Narrator, Li Wei, calm")
-    page.get_by_label("Media URL").fill("https://media.example.com/clips/li-wei.mp3")
+    use_a_link(page, "https://media.example.com/clips/li-wei.mp3")
     page.get_by_label("Model v2 (40 languages)").check()
     page.get_by_label("Language", exact=True).select_option("Danish")
     page.get_by_label("I have the speaker's permission to clone this voice").check()
@@ -108,6 +109,8 @@ def test_clone_with_both_versions_shows_the_two_voices_side_by_side(signed_in_pa
     # Danish exists only in model v2: refused beside the field, nothing sent, everything kept.
     expect(page.locator("#id_language_error")).to_contain_text("Danish is only available in model v2")
     expect(page.get_by_label("Name")).to_have_value("Narrator, Li Wei, calm")
+    expect(page.get_by_label("A link")).to_be_checked()
+    expect(page.get_by_label("Send without checking")).to_be_checked()
     assert CloneTask.objects.count() == 0
 
     page.get_by_label("Language", exact=True).select_option("Chinese,Yue")
@@ -141,11 +144,30 @@ def test_a_voice_is_cloned_with_the_keyboard_alone(signed_in_page, staff_user, s
                 return
         raise AssertionError(f"{selector} cannot be reached with Tab")
 
+    def focused(selector: str) -> None:
+        assert page.evaluate("(selector) => document.activeElement.matches(selector)", selector), selector
+
     tab_to("#id_name")
     page.keyboard.type("Keyboard narrator")
+    # The clip's source comes next, on a file from the computer; the arrows move the choice to "A link".
     page.keyboard.press("Tab")
+    focused("input[name=clip_source][value=file]:checked")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Record", exact=True)).to_be_checked()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("A link")).to_be_checked()
+    page.keyboard.press("Tab")
+    focused("#id_file_url")
     page.keyboard.type("https://media.example.com/clips/keys.mp3")
+    # The studio cannot reach the link: the check says so, and "Send without checking" is the next stop.
+    check = page.locator("#clip-check")
+    run_poller_until(page, lambda: check.get_attribute("data-state") == "unreachable")
     page.keyboard.press("Tab")
+    focused("#id_send_unchecked")
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Send without checking")).to_be_checked()
+    page.keyboard.press("Tab")
+    focused("#id_content_text")
     page.keyboard.type("Typed without a mouse.")
     tab_to("input[name=sound_version]:checked")
     page.keyboard.press("ArrowDown")  # the radio group moves to model v2
@@ -161,10 +183,11 @@ def test_a_voice_is_cloned_with_the_keyboard_alone(signed_in_page, staff_user, s
 
     expect(page.locator("ol.task-list > li").first).to_contain_text("Keyboard narrator")
     task = CloneTask.objects.get()
-    assert (task.sound_version, task.language, task.content_text) == (
+    assert (task.sound_version, task.language, task.content_text, task.file_url) == (
         "v2",
         "English",
         "Typed without a mouse.",
+        "https://media.example.com/clips/keys.mp3",
     )
 
 
@@ -213,7 +236,7 @@ def test_a_hidden_tab_is_told_in_its_title_and_by_a_notification_when_a_voice_fi
     page.add_init_script(NOTIFICATION_RECORDER)
     page.goto("/tasks/new/")
     page.get_by_label("Name").fill("Narrator")
-    page.get_by_label("Media URL").fill("https://media.example.com/clips/narrator.mp3")
+    use_a_link(page, "https://media.example.com/clips/narrator.mp3")
     page.get_by_label("Language", exact=True).select_option("English")
     page.get_by_label("I have the speaker's permission to clone this voice").check()
     page.get_by_role("button", name="Clone voice", exact=True).click()
@@ -302,7 +325,7 @@ def test_the_pages_have_no_serious_accessibility_faults(signed_in_page, staff_us
     assert faults == {}
     # The form with its errors shown is a page of its own.
     page.goto("/tasks/new/")
-    page.locator("form.clone-form button.primary").click()
+    page.locator("form.clone-form button[type=submit].primary").click()
     expect(page.locator(".form-errors")).to_be_visible()
     violations = axe.run(page).response["violations"]
     assert [violation["id"] for violation in violations if violation["impact"] in BLOCKING_IMPACTS] == []
