@@ -668,7 +668,7 @@ def receive_clip(file_url: str, config: SimulatorConfig) -> ReceivedClip:
         from clones.media import MediaError, measure_speech  # PyAV: only once a clip was downloaded
 
         try:
-            seconds, speech_seconds = measure_speech(path)
+            seconds, speech_seconds = (float(value) for value in measure_speech(path))
         except MediaError as error:
             return ReceivedClip(data, sha256, None, None, f"not decodable: {error}", DOWNLOAD_FAILED_MESSAGE)
         failure = None

@@ -18,6 +18,7 @@ from django.utils import translation
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from clones.simulator import RunningSimulator, SimulatorConfig, SimulatorState, serve_in_thread
+from tests.s3 import moto_server, s3_storage  # noqa: F401 - fixtures: moto's S3 server, an S3 default storage
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that thread are still
 # plain synchronous calls, so the async-safety guard would only get in the way.
