@@ -24,6 +24,7 @@ WORDS = {
         "reason": "The voice service refused this clip. The clip must hold 15 to 60 seconds of speech.",
         "fix": "Fix and send again",
         "send": "Send again",
+        "unchecked": "Send without checking",
         "queued": "Queued",
     },
     "zh-CN": {
@@ -35,6 +36,7 @@ WORDS = {
         "reason": "语音服务拒绝了这段音频。音频中的说话时长必须在 15 到 60 秒之间。",
         "fix": "修改后重新发送",
         "send": "重新发送",
+        "unchecked": "不检查直接发送",
         "queued": "排队中",
     },
 }
@@ -66,6 +68,11 @@ def test_a_refused_clip_is_fixed_from_its_row_and_sent_again(
     expect(url_field).to_have_value("https://media.example.com/short.mp3?sim=create-400")
     expect(page.locator("#id_file_url_error")).to_contain_text(words["reason"])
     expect(page.get_by_label(words["name"])).to_have_value("Narrator, short clip")
+    # The link went unchecked before: the form checks it again and, the studio still unable to reach it,
+    # keeps "Send without checking" ticked for it, as it was.
+    check = page.locator("#clip-check")
+    run_poller_until(page, lambda: check.get_attribute("data-state") == "unreachable")
+    expect(page.get_by_label(words["unchecked"])).to_be_checked()
     violations = [
         rule for rule in Axe().run(page).response["violations"] if rule["impact"] in {"serious", "critical"}
     ]

@@ -122,6 +122,12 @@
     var linkInput = form.querySelector("input[name=file_url]");
     var unchecked = document.getElementById("send-unchecked");
     var uncheckedInput = form.querySelector("input[name=send_unchecked]");
+    // The link that was to be sent unchecked (ticked by the person, or by the Fix form of a link sent so): a new
+    // check of that same link that still cannot reach it keeps the tick; another link needs its own.
+    var uncheckedLink = uncheckedInput.checked ? linkInput.value.trim() : "";
+    uncheckedInput.addEventListener("change", function () {
+      uncheckedLink = uncheckedInput.checked ? linkInput.value.trim() : "";
+    });
     var lastFragment = {}; // per source: the last check answered, shown again when the person comes back to it
     var pollTimer = null;
     var pollRequest = null;
@@ -237,6 +243,7 @@
       var canSendUnchecked = currentSource() === "link" && state === "unreachable";
       unchecked.hidden = !canSendUnchecked;
       if (!canSendUnchecked) uncheckedInput.checked = false;
+      else if (uncheckedLink && uncheckedLink === linkInput.value.trim()) uncheckedInput.checked = true;
       if (state === "usable") drawWave();
       else removeWave();
     }
