@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from clones import simulator
 from clones.simulator import (
     SimResponse,
     SimulatorConfig,
@@ -188,6 +189,21 @@ def test_a_link_to_a_web_page_fails_as_could_not_be_downloaded(
     result = task_after_processing(state, clock, task_id)
     assert result["status"] == "failed"
     assert result["error"] == DOWNLOAD_MESSAGE
+
+
+def test_a_clip_too_large_to_keep_in_memory_is_kept_as_its_hash_and_still_measured(
+    state: SimulatorState, clock: FakeClock, host: ClipHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulator, "KEPT_CLIP_BYTES", 1000)
+    link, data = hosted(host, "speech-en-20")
+
+    task_id = created_id(state, link)
+
+    task = state.tasks[task_id]
+    assert task.received_clip is None
+    assert task.received_sha256 == hashlib.sha256(data).hexdigest()
+    assert task.received_speech_seconds == pytest.approx(speech_seconds("speech-en-20"), abs=1.5)
+    assert task_after_processing(state, clock, task_id)["status"] == "completed"
 
 
 def test_a_redirect_to_the_clip_on_loopback_is_followed(
