@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import time
 import wave
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,9 +50,11 @@ def _wav_seconds(content: bytes) -> float:
 
 
 @pytest.fixture
-def hosted(settings, live_server):
+def hosted(settings, live_server, simulator):
     """The studio serves clips to the service itself, at the live server's address."""
     settings.PUBLIC_BASE_URL = live_server.url
+    # The simulator downloads and measures the clip before it answers, as the service does: give it time.
+    settings.SOUNDCLONE_CREATE_TIMEOUT = 10.0
     return live_server
 
 
@@ -544,3 +548,23 @@ def test_a_crafted_clip_token_in_the_form_is_refused_in_plain_words(staff_client
     response = staff_client.post("/tasks/new/", data)
     assert response.status_code == 400
     assert not CloneTask.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_s3_storage_the_service_gets_a_presigned_link_to_the_bucket(
+    staff_client, form_data, simulator, s3_storage, settings
+):
+    settings.PUBLIC_BASE_URL = ""  # the bucket alone gives the link
+    settings.SOUNDCLONE_CREATE_TIMEOUT = 10.0
+    clip = _checked(_upload(staff_client, "speech-zh-45"))
+    assert clip.is_usable
+    assert any(key.endswith("/clip.wav") for key in s3_storage.keys())
+    _submit(staff_client, form_data, clip)
+    call_command("poll_clones")
+    task = CloneTask.objects.get()
+    remote = simulator.state.tasks[task.upstream_id]
+    query = parse_qs(urlsplit(remote.file_url).query)
+    assert query["Signature"]  # presigned: the bucket itself is private
+    assert abs(int(query["Expires"][0]) - time.time() - settings.CLIP_LINK_LIFETIME) < 120
+    assert remote.received_sha256 == hashlib.sha256(clip_path("speech-zh-45").read_bytes()).hexdigest()
+    assert abs(remote.received_speech_seconds - speech_seconds("speech-zh-45")) <= 1.5
