@@ -115,3 +115,21 @@ def test_a_page_without_errors_leaves_focus_alone(signed_in_page, staff_user):
     page.goto("/tasks/new/")
     assert page.locator("[data-error-summary]").count() == 0
     assert page.evaluate("document.activeElement === document.body")
+
+
+def test_a_clone_form_refused_for_its_missing_clip_says_so_beside_the_clip_field(signed_in_page, staff_user):
+    page = signed_in_page(staff_user)
+    page.goto("/tasks/new/")
+    page.get_by_label("Name").fill("Narrator, no clip yet")
+    page.locator("#id_language").select_option("English")
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Clone voice").click()
+
+    summary = focused_summary(page)
+    expect(summary).to_contain_text("Please choose a file with the speaker's voice.")
+    # "Check the highlighted fields": the clip's field is one of them, with its reason beside the choice.
+    beside = page.locator("#clip-sources .errorlist")
+    expect(beside).to_have_text("Please choose a file with the speaker's voice.")
+    expect(beside).to_be_visible()
+    expect(page.get_by_label("A file from your computer")).to_be_checked()
+    assert serious_violations(page) == []
