@@ -632,6 +632,9 @@ class Submitter:
                 "form_token": self.form_token,
                 "name": name,
                 "file_url": file_url,
+                # A link to a host this machine cannot reach, never checked: sent as the form allows it.
+                "clip_source": "link",
+                "send_unchecked": "on",
                 "content_text": "",
                 "sound_version": "v2",
                 "language": "English",
@@ -644,7 +647,15 @@ class Submitter:
         )
         elapsed = (time.perf_counter() - started) * 1000
         match = _TASK_IN_LOCATION.search(response.headers.get("Location", ""))
-        return elapsed, response.status_code, int(match.group(1)) if match else None
+        if match:
+            return elapsed, response.status_code, int(match.group(1))
+        if response.status_code != 302:
+            return elapsed, response.status_code, None
+        # The answer leads back to the list without the task's id: the task stored under this (unique) name.
+        from clones.models import CloneTask
+
+        stored = CloneTask.objects.filter(name=name).order_by("-pk").values_list("pk", flat=True).first()
+        return elapsed, response.status_code, stored
 
 
 def submit_at_once(stack: Stack, cookies: list[tuple[str, str]], forms: list[tuple[str, str]]) -> list[Any]:
