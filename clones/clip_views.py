@@ -6,6 +6,7 @@ in the worker (clones/clips.py). The form's script swaps in the clip-check fragm
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import uuid
@@ -14,12 +15,12 @@ from pathlib import PurePosixPath
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from clones import clips, uploads
+from clones import clips, reading_texts, uploads
 from clones.forms import ClipLinkForm
 from clones.models import Clip, CloneTask
 from clones.views import _ranged_response
@@ -75,6 +76,15 @@ def clip_check(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
     clip = get_object_or_404(clips.clips_for(request.user), token=token)
     response = _fragment(request, clip=clip)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@login_required
+def clip_reading_texts(request: HttpRequest) -> HttpResponse:
+    """The texts to read aloud while recording, per language (fetched when "Record" is first chosen)."""
+    response = JsonResponse(json.loads(reading_texts.as_json()), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "private, max-age=86400"
     return response
 
 

@@ -31,9 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
-from storages.backends.s3 import S3Storage
 
-from clones import media
 from clones.fetch import FetchError, FetchFailure, fetch_public
 from clones.models import MAX_SPEECH_SECONDS, MIN_SPEECH_SECONDS, Clip, CloneTask
 
@@ -56,8 +54,8 @@ def can_host_clips() -> bool:
 
 
 def is_s3_storage() -> bool:
-    # default_storage is a lazy proxy; isinstance sees the storage behind it.
-    return isinstance(default_storage, S3Storage)
+    """Whether files are kept in an S3 bucket (which presigns links) rather than on this server's disk."""
+    return settings.STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
 
 
 def hosting_missing_message() -> str:
@@ -149,6 +147,10 @@ def _check_safely(clip: Clip) -> None:
 
 def clip_check(*, clip: Clip) -> None:
     """Download (a link) and measure the clip; record whether it can be sent, and why not."""
+    # Imported here, not at the top: PyAV, NumPy and Silero cost a web worker 60 MB, and only the worker
+    # measures clips.
+    from clones import media
+
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR, prefix="check-") as folder:
         work = Path(folder)
         if clip.source == Clip.Source.LINK:
@@ -158,7 +160,9 @@ def clip_check(*, clip: Clip) -> None:
                 return
         else:
             local = _local_copy(clip.file.name, work / "original")
-        if problem := media.sniff(local.open("rb").read(4096)):
+        with local.open("rb") as handle:
+            head = handle.read(media.HEAD_BYTES)
+        if problem := media.sniff(head):
             _finish(clip, Clip.State.UNUSABLE, problem=str(problem))
             return
         preview = work / "preview.wav"
@@ -308,6 +312,8 @@ def service_link(task: CloneTask) -> str:
 
 def _prepare(task: CloneTask) -> None:
     """Write the file to send: the original when the service takes it whole, else the window as WAV."""
+    from clones import media  # the worker's alone (see clip_check)
+
     clip = task.clip
     if task.clip_start is None and _sendable_as_is(clip):
         task.clip_file.name = clip.file.name

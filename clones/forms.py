@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clones import languages
+from clones import clips, languages
 from clones.models import Clip, CloneTask
 
 AUDIO_EXTENSIONS = ("mp3", "ogg", "wav", "m4a", "aac")
@@ -236,8 +236,6 @@ class CloneForm(forms.Form):
 
     def _clean_clip(self, cleaned: dict) -> None:
         """The clip must be checked and usable (a link may go unchecked if the person says so)."""
-        from clones import clips  # clips imports the media libraries: only when a form is checked
-
         source = cleaned.get("clip_source") or Clip.Source.LINK
         cleaned["clip_source"] = source
         clip = self._own_clip(cleaned.get("clip"))
@@ -294,8 +292,6 @@ class CloneForm(forms.Form):
         self.checked_clip = clip
 
     def _own_clip(self, token: uuid.UUID | None) -> Clip | None:
-        from clones import clips
-
         if token is None or self.user is None:
             return None
         return clips.clip_by_token(self.user, token)

@@ -23,6 +23,7 @@ urlpatterns = [
     # Clips checked before they are sent (issue 11).
     path("clips/", clip_views.clip_upload, name="clip-upload"),
     path("clips/link/", clip_views.clip_link, name="clip-link"),
+    path("clips/reading-texts/", clip_views.clip_reading_texts, name="reading-texts"),
     path("clips/<uuid:token>/", clip_views.clip_check, name="clip-check"),
     path("clips/<uuid:token>/audio/", clip_views.clip_audio, name="clip-audio"),
     path("<int:pk>/clip/", clip_views.task_clip, name="task-clip"),

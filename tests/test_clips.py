@@ -222,7 +222,7 @@ def test_a_check_that_crashes_is_given_up_after_three_tries_without_stopping_the
     def crash(*args, **kwargs):
         raise RuntimeError("a decoder bug")
 
-    monkeypatch.setattr(clips.media, "check_media", crash)
+    monkeypatch.setattr("clones.media.check_media", crash)
     for _attempt in range(3):
         Clip.objects.filter(pk=clip.pk).update(next_check_at=clip.created_at)
         call_command("poll_clones")
@@ -568,3 +568,12 @@ def test_with_s3_storage_the_service_gets_a_presigned_link_to_the_bucket(
     assert abs(int(query["Expires"][0]) - time.time() - settings.CLIP_LINK_LIFETIME) < 120
     assert remote.received_sha256 == hashlib.sha256(clip_path("speech-zh-45").read_bytes()).hexdigest()
     assert abs(remote.received_speech_seconds - speech_seconds("speech-zh-45")) <= 1.5
+
+
+def test_the_texts_to_read_aloud_are_fetched_only_by_signed_in_staff(staff_client, anonymous_client):
+    response = staff_client.get("/tasks/clips/reading-texts/")
+    assert response.status_code == 200
+    texts = response.json()
+    assert texts["English"]["lang"] == "en"
+    assert "，" in texts["Chinese"]["text"]  # full-width punctuation in Chinese
+    assert anonymous_client.get("/tasks/clips/reading-texts/").status_code == 302

@@ -560,7 +560,26 @@
     var readingText = document.getElementById("reading-text");
     var readingNote = document.getElementById("reading-note");
     var languageSelect = form.querySelector("select[name=language]");
-    var texts = JSON.parse(recordPanel.dataset.texts || "{}");
+    // The texts to read aloud (every language) are fetched once, when "Record" is first chosen: the form's
+    // first load stays light for the many who upload a file or paste a link.
+    var texts = {};
+    var textsRequested = false;
+    function loadReadingTexts() {
+      if (textsRequested) return;
+      textsRequested = true;
+      fetch(recordPanel.dataset.textsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("reading texts: HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          texts = data;
+          showReadingText();
+        })
+        .catch(function () {
+          textsRequested = false; // try again when "Record" is chosen again
+        });
+    }
     var startButton = document.getElementById("record-start");
     var stopButton = document.getElementById("record-stop");
     var timer = document.getElementById("record-timer");
@@ -591,7 +610,13 @@
       }
     }
     if (languageSelect) languageSelect.addEventListener("change", showReadingText);
-    showReadingText();
+    function recordingChosen() {
+      if (currentSource() === "recording") loadReadingTexts();
+    }
+    Array.prototype.forEach.call(sourceInputs, function (input) {
+      input.addEventListener("change", recordingChosen);
+    });
+    recordingChosen();
 
     var canRecord = Boolean(
       navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder && window.AudioContext
