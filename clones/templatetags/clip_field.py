@@ -8,15 +8,7 @@ from collections.abc import Iterable
 from django import template
 from django.conf import settings
 
-from clones import reading_texts
-
 register = template.Library()
-
-
-@register.simple_tag
-def reading_texts_json() -> str:
-    """The texts to read aloud per language, as JSON for a data- attribute (escaped by the template)."""
-    return reading_texts.as_json()
 
 
 @register.filter
