@@ -4,9 +4,40 @@
 (function () {
   "use strict";
 
+  // "Earlier clones of this link": the server's fragment for the link typed so far, swapped in as it is typed
+  // (a pause of 0.7 s) or changed; an answer to an older link never replaces a newer one.
+  function followDuplicates(form) {
+    var warning = document.getElementById("duplicate-warning");
+    var link = form.querySelector("input[name=file_url]");
+    if (!warning || !link || !window.fetch) return;
+    var timer = null;
+    var asked = 0;
+    function check() {
+      var mine = ++asked;
+      var url = warning.dataset.checkUrl + "?" + new URLSearchParams({ file_url: link.value }).toString();
+      fetch(url, { credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.text() : null;
+        })
+        .then(function (fragment) {
+          if (fragment !== null && mine === asked) warning.innerHTML = fragment;
+        })
+        .catch(function () {});
+    }
+    link.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(check, 700);
+    });
+    link.addEventListener("change", function () {
+      clearTimeout(timer);
+      check();
+    });
+  }
+
   function init() {
     var form = document.querySelector(".clone-form");
     if (!form) return;
+    followDuplicates(form);
     var select = form.querySelector("select[name=language]");
     var notice = document.getElementById("language-notice");
     var versionInputs = form.querySelectorAll("input[name=sound_version]");
