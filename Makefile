@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
-# Test processes per pass (pytest-xdist); `make test PYTEST_WORKERS=0` runs each pass in one process.
-PYTEST_WORKERS ?= 3
+# Test processes per pass (pytest-xdist): most of a test's time is waiting (the simulator, a subprocess, the
+# browser), so 4 share 2 cores well. `make test PYTEST_WORKERS=0` runs each pass in one process.
+PYTEST_WORKERS ?= 4
 
 .PHONY: run test lint format chromium espeak bench mutation clean
 
@@ -28,12 +29,14 @@ run: $(STAMP)
 # Every test on SQLite (one server), then on a throwaway PostgreSQL (several servers) the tests that use the
 # database: tests/conftest.py keeps only those there, and the browser and image-build tests run once. The test
 # order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
-# off), spread over PYTEST_WORKERS processes. The 100,000-task list is in `make bench`.
+# off), spread over PYTEST_WORKERS processes; an idle process takes tests from a busy one's queue (worksteal),
+# so one long browser test does not leave the others waiting at the end. The 100,000-task list is in
+# `make bench`.
 test: $(STAMP) chromium espeak lint
 	@echo "== Every test on SQLite =="
-	@$(PY) -m pytest -n $(PYTEST_WORKERS)
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 	@echo "== The tests that use the database, again on PostgreSQL =="
-	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not browser and not slow"
+	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow"
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .
