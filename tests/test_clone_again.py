@@ -231,10 +231,12 @@ def test_the_url_check_names_five_and_links_the_rest(staff_client):
 
 
 def test_the_form_asks_for_the_check_when_the_link_changes(staff_client):
+    # clone-form.js asks /tasks/check-url/ as the link is typed (tests/test_browser_workflow.py watches it).
     content = staff_client.get("/tasks/new/").content.decode()
-    assert 'hx-get="/tasks/check-url/"' in content
-    assert 'hx-trigger="change from:#id_file_url' in content
-    assert re.search(r'id="duplicate-warning"[^>]*aria-live="polite"', content)
+    assert re.search(
+        r'id="duplicate-warning"[^>]*aria-live="polite"[^>]*data-check-url="/tasks/check-url/"', content
+    )
+    assert 'src="/static/js/clone-form.js"' in content
 
 
 def test_a_form_sent_back_with_errors_warns_about_earlier_clones_too(staff_client, form_data):
