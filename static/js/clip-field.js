@@ -232,7 +232,9 @@
     function schedulePoll() {
       if (pollTimer) window.clearTimeout(pollTimer);
       // Slower in a hidden tab: the answer waits for the person anyway.
-      pollTimer = window.setTimeout(poll, document.hidden ? POLL_MS * 5 : POLL_MS);
+      // Every second, or as often as the list refreshes its rows if the studio is set to refresh faster.
+      var every = Math.min(POLL_MS, Number(field.dataset.checkEveryMs) || POLL_MS);
+      pollTimer = window.setTimeout(poll, document.hidden ? every * 5 : every);
     }
 
     function checkChanged() {
