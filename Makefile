@@ -27,7 +27,8 @@ run: $(STAMP)
 	@$(PY) manage.py run_studio
 
 # Every test on SQLite (one server), then on a throwaway PostgreSQL (several servers) the tests that use the
-# database: tests/conftest.py keeps only those there, and the browser and image-build tests run once. The test
+# database: tests/conftest.py keeps only those there, and the browser, image-build and sound-measuring tests
+# (tests/test_clips.py: its cost is decoding, the same on any database) run once. The test
 # order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
 # off), spread over PYTEST_WORKERS processes; an idle process takes tests from a busy one's queue (worksteal),
 # so one long browser test does not leave the others waiting at the end. The 100,000-task list is in
@@ -36,7 +37,7 @@ test: $(STAMP) chromium espeak lint
 	@echo "== Every test on SQLite =="
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 	@echo "== The tests that use the database, again on PostgreSQL =="
-	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow"
+	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow and not media"
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .

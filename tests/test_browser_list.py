@@ -61,7 +61,6 @@ def test_the_first_voice_is_on_the_first_screen(signed_in_page, staff_user, tmp_
     page.goto("/tasks/")
     first = page.locator("ol.task-list > li").first
     expect(first).to_contain_text("Newest: narrator, calm")
-    page.screenshot(path=tmp_path / f"list-{locale}-{viewport['width']}.png")
     box = first.bounding_box()
     # The whole row is on screen without scrolling (before: 1.5 screens down on a phone), and on a desktop it
     # sits in the upper half (before: at the bottom edge, 597 px down).
@@ -85,7 +84,6 @@ def test_with_filters_and_their_chips_the_first_voice_is_still_on_a_phones_first
     expect(page.locator(".filter-chips .chip")).to_have_count(4)
     first = page.locator("ol.task-list > li").first
     expect(first).to_be_visible()
-    page.screenshot(path=tmp_path / f"list-filtered-{locale}.png")
     box = first.bounding_box()
     assert box["y"] + 48 <= PHONE["height"], box
 
@@ -106,7 +104,6 @@ def test_a_filter_applies_as_soon_as_it_changes_and_its_chip_removes_it(signed_i
     # Back where it was: the disclosure open again, focus on the select that changed.
     expect(page.locator("details.filter-more")).to_have_attribute("open", "")
     expect(page.get_by_label("Status")).to_be_focused()
-    page.screenshot(path=tmp_path / "filter-applied.png")
 
     page.get_by_role("link", name="Remove the filter Status: Failed").click()
     page.wait_for_url(re.compile(r"/tasks/$"))
@@ -178,7 +175,6 @@ def test_send_again_anyway_shows_the_warning_first_and_posts_only_from_it_by_key
     row.get_by_text("Send again anyway").focus()
     page.keyboard.press("Enter")
     expect(warning).to_be_visible()
-    page.screenshot(path=tmp_path / "send-again-anyway.png")
     task.refresh_from_db()
     assert task.status == Status.UNCERTAIN  # opening the warning sent nothing
 
@@ -219,7 +215,6 @@ def test_keep_this_one_archives_the_other_voice_and_undo_brings_it_back(
     assert first.is_archived and first.archived_by == staff_user
     expect(page.locator(f"#task-{first.pk} .badge-archived")).to_be_visible()
     expect(page.locator("form.keep-one")).to_have_count(0)
-    page.screenshot(path=tmp_path / f"kept-{locale}.png", full_page=True)
     assert serious_accessibility_faults(page) == []
 
     note.locator("button").click()
@@ -304,7 +299,6 @@ def test_at_390_px_the_voice_page_keeps_words_whole_and_everything_inside_its_ca
     page.goto(f"/tasks/{task.pk}/")
     title = page.get_by_role("heading", level=1)
     expect(title).to_have_text(LONG_NAME)
-    page.screenshot(path=tmp_path / f"voice-page-{locale}.png", full_page=True)
 
     assert title.evaluate(BROKEN_WORDS) == []
     assert title.bounding_box()["height"] > 40  # it did wrap, between words
@@ -314,7 +308,6 @@ def test_at_390_px_the_voice_page_keeps_words_whole_and_everything_inside_its_ca
         assert code.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1")
     timeline = page.locator("section[aria-labelledby=times-heading]")
     timeline.scroll_into_view_if_needed()
-    timeline.screenshot(path=tmp_path / f"timeline-{locale}.png")
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
@@ -325,7 +318,6 @@ def test_at_390_px_the_compare_page_shows_every_input_without_hidden_columns(
     page = signed_in_page(staff_user, locale=locale)
     page.set_viewport_size(PHONE)
     page.goto(f"/tasks/compare/?ids={first.pk},{second.pk}")
-    page.screenshot(path=tmp_path / f"compare-{locale}.png", full_page=True)
     assert_nothing_spills(page)
     # Every input of each voice is on screen when scrolled to, not behind a sideways scroll.
     for made_from in page.locator("section.made-from").all():
@@ -339,5 +331,4 @@ def test_at_390_px_the_list_rows_keep_everything_inside(signed_in_page, staff_us
     page = signed_in_page(staff_user)
     page.set_viewport_size(PHONE)
     page.goto("/tasks/")
-    page.screenshot(path=tmp_path / "list-full.png", full_page=True)
     assert_nothing_spills(page)

@@ -21,7 +21,9 @@ from clones.models import Clip, CloneTask
 from tests.clips import clip_path, speech_seconds
 from tests.local_http import LocalServer, answer, drip_body
 
-pytestmark = pytest.mark.django_db
+# Run once, on SQLite: most of each test's time is decoding and measuring sound, which no database changes.
+# Clip rows on PostgreSQL are covered by tests/test_clip_uploads_under_load.py and test_task_clip_pages.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _upload(client, name: str, *, source: str = "file", filename: str | None = None):
