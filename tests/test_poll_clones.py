@@ -199,6 +199,16 @@ def start_pollers(
     return pollers
 
 
+def wait_until_started(pollers: list[tuple[subprocess.Popen, Path]], seconds: float = 60) -> None:
+    """Until every poller has said it started (its signal handlers set): on a busy machine a poller can take
+    seconds to start, and the others would do all the work, or be stopped, before it began."""
+    deadline = time.monotonic() + seconds
+    while not all("poller started" in log.read_text() for _process, log in pollers):
+        assert time.monotonic() < deadline, "a poller did not start:\n" + pollers[-1][1].read_text()[-3000:]
+        assert all(process.poll() is None for process, _log in pollers), "a poller stopped while starting"
+        time.sleep(0.1)
+
+
 def wait_until_all_finished(seconds: float, pollers: list[tuple[subprocess.Popen, Path]]) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -226,11 +236,12 @@ def test_three_pollers_share_200_tasks_without_polling_any_task_twice_within_its
     simulator.state.config.queued_seconds = 1.0
     simulator.state.config.processing_seconds = 2.0
     tasks = submit_many(200)
-    make_due(tasks)
     # A lease well above the deadlines: on a machine busy with other tests a worker thread can wait seconds
     # for the CPU between its claim and its query, and a lease running out under it lets a second poller in.
     pollers = start_pollers(3, poller_environment(simulator, tmp_path, lease_seconds=15), tmp_path)
     try:
+        wait_until_started(pollers)
+        make_due(tasks)
         wait_until_all_finished(180, pollers)
     finally:
         stop(pollers)
