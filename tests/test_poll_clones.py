@@ -236,6 +236,10 @@ def test_three_pollers_share_200_tasks_without_polling_any_task_twice_within_its
     simulator.state.config.queued_seconds = 1.0
     simulator.state.config.processing_seconds = 2.0
     tasks = submit_many(200)
+    # Held back until all three pollers run: the first to start would otherwise do the work of the others.
+    CloneTask.objects.filter(pk__in=[task.pk for task in tasks]).update(
+        next_poll_at=timezone.now() + timedelta(hours=1)
+    )
     # A lease well above the deadlines: on a machine busy with other tests a worker thread can wait seconds
     # for the CPU between its claim and its query, and a lease running out under it lets a second poller in.
     pollers = start_pollers(3, poller_environment(simulator, tmp_path, lease_seconds=15), tmp_path)
