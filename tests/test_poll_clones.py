@@ -231,12 +231,15 @@ def stop(pollers: list[tuple[subprocess.Popen, Path]]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_three_pollers_share_200_tasks_without_polling_any_task_twice_within_its_interval(
-    simulator, tmp_path
+    simulator, tmp_path, settings
 ):
     simulator.state.config.queued_seconds = 1.0
     simulator.state.config.processing_seconds = 2.0
+    # The pass that sends them polls none (on a busy machine it could outlast the tasks' processing and
+    # finish them all), and they are held back until all three pollers run: the first to start would
+    # otherwise do the work of the others.
+    settings.SOUNDCLONE_POLL_INTERVAL = 3600
     tasks = submit_many(200)
-    # Held back until all three pollers run: the first to start would otherwise do the work of the others.
     CloneTask.objects.filter(pk__in=[task.pk for task in tasks]).update(
         next_poll_at=timezone.now() + timedelta(hours=1)
     )
