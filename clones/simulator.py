@@ -433,22 +433,11 @@ def _checked_create(
             400, {"message": f"language {language} is not supported by soundVersion {sound_version}"}
         )
 
-    if "create-400" in markers:
-        return _json_response(400, {"message": SPEECH_LENGTH_MESSAGE})
-    if "create-401" in markers:
-        return _json_response(401, {"message": "Invalid API key"})
-    if "create-403" in markers:
-        return _json_response(403, {"message": "This API key may not use soundCloning"})
-    if "create-422" in markers:
-        return _json_response(422, {"detail": DOWNLOAD_FAILED_MESSAGE})
-    if "create-429" in markers:
-        return _json_response(429, {"msg": "Too many requests"})
-    if "create-500" in markers:
-        return _json_response(500, {"error": {"message": "Internal error"}})
-    if "create-503" in markers:
-        return SimResponse(503, SERVICE_UNAVAILABLE_HTML, content_type="text/html")
-    if "create-wrapped-error" in markers:
-        return _json_response(200, {"code": 40001, "msg": "Insufficient balance", "data": None})
+    refusal = _create_marker_response(
+        markers, refused=SPEECH_LENGTH_MESSAGE, unprocessable=DOWNLOAD_FAILED_MESSAGE
+    )
+    if refusal is not None:
+        return refusal
     return _CreateRequest(payload, file_url, content_text, sound_version, language, markers)
 
 
@@ -1055,15 +1044,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _create_marker_response(markers: frozenset[str]) -> SimResponse | None:
+def _create_marker_response(
+    markers: frozenset[str],
+    *,
+    refused: str = "The text could not be spoken",
+    unprocessable: str = "contentText could not be processed",
+) -> SimResponse | None:
+    """The create markers' answers (clones and speech alike; each says its own 400 and 422)."""
     if "create-400" in markers:
-        return _json_response(400, {"message": "The text could not be spoken"})
+        return _json_response(400, {"message": refused})
     if "create-401" in markers:
         return _json_response(401, {"message": "Invalid API key"})
     if "create-403" in markers:
         return _json_response(403, {"message": "This API key may not use soundCloning"})
     if "create-422" in markers:
-        return _json_response(422, {"detail": "contentText could not be processed"})
+        return _json_response(422, {"detail": unprocessable})
     if "create-429" in markers:
         return _json_response(429, {"msg": "Too many requests"})
     if "create-500" in markers:
