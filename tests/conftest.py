@@ -143,6 +143,15 @@ class SimulatorClock:
 
 
 @pytest.fixture
+def hosted(settings, live_server, simulator):
+    """The studio serves clips to the simulator itself, at the live server's address (as in demo mode)."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    # The simulator downloads and measures the clip before it answers, as the service does: give it time.
+    settings.SOUNDCLONE_CREATE_TIMEOUT = 10.0
+    return live_server
+
+
+@pytest.fixture
 def sim_clock(simulator) -> SimulatorClock:
     """The running simulator's clock, stopped until a test moves it."""
     clock = SimulatorClock()

@@ -26,15 +26,6 @@ Status = CloneTask.Status
 
 
 @pytest.fixture
-def hosted(settings, live_server, simulator):
-    """The studio serves clips to the service itself, at the live server's address (as in demo mode)."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    # The simulator downloads and measures the clip before it answers, as the service does: give it time.
-    settings.SOUNDCLONE_CREATE_TIMEOUT = 10.0
-    return live_server
-
-
-@pytest.fixture
 def clip_site(settings):
     """A website on loopback serving test clips at /<name>, let through the link guard for these tests."""
     files = {

@@ -55,15 +55,6 @@ def _wav_seconds(content: bytes) -> float:
 
 
 @pytest.fixture
-def hosted(settings, live_server, simulator):
-    """The studio serves clips to the service itself, at the live server's address."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    # The simulator downloads and measures the clip before it answers, as the service does: give it time.
-    settings.SOUNDCLONE_CREATE_TIMEOUT = 10.0
-    return live_server
-
-
-@pytest.fixture
 def clip_server():
     """A website on loopback serving test clips at /<name>, allowed through the link guard for these tests."""
     files: dict[str, tuple[bytes, str]] = {}
