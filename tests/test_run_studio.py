@@ -40,8 +40,14 @@ def start_studio(
         simulator_port = port + 765
     # Static files collected into a folder of its own: tests running side by side must not rewrite the
     # checkout's while another reads it.
+    # One gunicorn worker: a second only boots Django once more, which these tests never need.
     environment.update(
-        {"PORT": str(port), "DATA_DIR": str(tmp_path), "STATIC_ROOT": str(tmp_path / "static")}
+        {
+            "PORT": str(port),
+            "DATA_DIR": str(tmp_path),
+            "STATIC_ROOT": str(tmp_path / "static"),
+            "WEB_CONCURRENCY": "1",
+        }
     )
     log = tmp_path / log_name
     process = subprocess.Popen(  # noqa: S603
