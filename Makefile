@@ -29,8 +29,8 @@ run: $(STAMP)
 	@$(PY) manage.py run_studio
 
 # Every test on SQLite (one server), then on a throwaway PostgreSQL (several servers) the tests that use the
-# database: tests/conftest.py keeps only those there, and the browser, image-build and sound-measuring tests
-# (tests/test_clips.py: its cost is decoding, the same on any database) run once. The test
+# database: tests/conftest.py keeps only those there, and the browser, image-build and `once` tests (decoding
+# sound, enumerating every URL: the same on any database) run on SQLite only. The test
 # order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
 # off), spread over PYTEST_WORKERS processes; an idle process takes tests from a busy one's queue (worksteal),
 # so one long browser test does not leave the others waiting at the end. The 100,000-task list is in
@@ -39,7 +39,7 @@ test: $(STAMP) chromium espeak lint
 	@echo "== Every test on SQLite =="
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 	@echo "== The tests that use the database, again on PostgreSQL =="
-	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow and not media"
+	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow and not once"
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .

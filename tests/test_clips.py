@@ -26,7 +26,7 @@ from tests.local_http import LocalServer, answer, drip_body
 
 # Run once, on SQLite: most of each test's time is decoding and measuring sound, which no database changes.
 # Clip rows on PostgreSQL are covered by tests/test_clip_uploads_under_load.py and test_task_clip_pages.py.
-pytestmark = [pytest.mark.django_db, pytest.mark.media]
+pytestmark = [pytest.mark.django_db, pytest.mark.once]
 
 
 def _upload(client, name: str, *, source: str = "file", filename: str | None = None):

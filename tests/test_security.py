@@ -115,6 +115,8 @@ def test_the_enumeration_finds_the_studio_pages_and_the_admin():
     assert len(ALL_URLS) > 40
 
 
+# Routing and sign-in, the same on any database: run once (`make test`'s SQLite pass).
+@pytest.mark.once
 @pytest.mark.parametrize(("url", "name", "callback"), ALL_URLS)
 def test_every_url_refuses_a_stranger(anonymous_client, url, name, callback):
     assert resolve(url.split("?")[0]).func == callback, f"{url} does not reach {name}"
@@ -150,6 +152,8 @@ def csrf_enforcing_admin_client(db) -> Client:
     return client
 
 
+# Routing and sign-in, the same on any database: run once (`make test`'s SQLite pass).
+@pytest.mark.once
 @pytest.mark.parametrize(("url", "name", "callback"), ALL_URLS)
 def test_every_post_without_a_csrf_token_is_refused(csrf_enforcing_admin_client, url, name, callback):
     task = CloneTask.objects.create(
