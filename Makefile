@@ -30,15 +30,16 @@ run: $(STAMP)
 
 # Every test on SQLite (one server), then on a throwaway PostgreSQL (several servers) the tests that use the
 # database: tests/conftest.py keeps only those there, and the browser, image-build and `once` tests (decoding
-# sound, enumerating every URL: the same on any database) run on SQLite only. The test order is random
-# (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it off), the longest
-# files first (tests/conftest.py, LONG_FIRST), handed out one test at a time to PYTEST_WORKERS processes, so
-# that no long browser test starts last and leaves the others idle. The 100,000-task list is in `make bench`.
+# sound, enumerating every URL: the same on any database) run on SQLite only. The test
+# order is random (pytest-randomly prints the seed; `--randomly-seed=N` repeats it, `-p no:randomly` turns it
+# off), spread over PYTEST_WORKERS processes; an idle process takes tests from a busy one's queue (worksteal),
+# so one long browser test does not leave the others waiting at the end. The 100,000-task list is in
+# `make bench`.
 test: $(STAMP) chromium espeak lint
 	@echo "== Every test on SQLite =="
-	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 	@echo "== The tests that use the database, again on PostgreSQL =="
-	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1 -m "not browser and not slow and not once"
+	@scripts/with-postgres $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not slow and not once"
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .

@@ -30,16 +30,13 @@ PASSWORD = "correct horse battery staple"
 DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "live_server"})
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest tests first (see LONG_FIRST); on PostgreSQL (`make test`'s second pass), keep only the
-    tests that use the database.
+    """On PostgreSQL (`make test`'s second pass), keep only the tests that use the database.
 
     The rest (the simulator, the client against stubs, the form, the catalogue, the deployment files) cannot
     behave differently on another database, and running them twice only costs time. The Makefile also leaves
     out the browser and slow tests there. No list to keep up: a test that asks for the database is in.
     """
-    _longest_first(items)
     if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return
     kept, dropped = [], []
@@ -51,32 +48,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-
-
-# The longest tests (Chromium, whole processes, a fresh virtual environment), in rough order of length: `make
-# test` hands them out first, one at a time (`--dist load --maxschedchunk 1`), so that none starts last and
-# leaves the other processes idle at the end. Within each group the order stays pytest-randomly's.
-LONG_FIRST = (
-    "test_browser_clips.py",
-    "test_browser_every_page.py",
-    "test_deploy.py",
-    "test_run_studio.py",
-    "test_poll_clones.py",
-    "test_browser_workflow.py",
-    "test_browser_fix.py",
-    "test_browser_list.py",
-    "test_clip_uploads_under_load.py",
-)
-
-
-def _longest_first(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        if name in LONG_FIRST:
-            return LONG_FIRST.index(name)
-        return len(LONG_FIRST) if item.get_closest_marker("browser") else len(LONG_FIRST) + 1
-
-    items.sort(key=rank)  # stable: pytest-randomly's order within each group
 
 
 @pytest.fixture(autouse=True)
