@@ -12,15 +12,15 @@ PYTEST_WORKERS ?= 4
 .PHONY: run test lint format chromium espeak bench mutation clean
 
 # A first set-up takes a minute or two: one line per step, so that the wait never looks like a hang.
-# --no-compile: Python compiles each module when it is first imported, which for boto3 and its kin is a small
-# part of what pip would compile up front (12 s of `make test` on a fresh machine).
+# pip compiles every module as it installs it: with PYTHONDONTWRITEBYTECODE set (as on our machines) nothing
+# else would, and each of the many processes the tests start would compile Django again from source.
 $(STAMP): pyproject.toml
 	@echo "Setting up the Python environment in $(VENV) (once; a minute or two) …"
 	@test -x $(PY) || { echo "  Creating the virtual environment …"; $(PYTHON) -m venv $(VENV); }
 	@echo "  Updating pip …"
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@echo "  Installing the studio's packages (Django, gunicorn, the test tools) …"
-	@$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 	@echo "  Done."
