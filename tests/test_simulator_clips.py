@@ -283,7 +283,8 @@ def test_a_clip_larger_than_the_cap_is_not_downloaded(
 def test_the_downloaded_file_is_removed_whatever_happened(
     state: SimulatorState, host: ClipHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    good, _ = hosted(host, "speech-en-20")  # first: the test clips' own cache and lock live in the temp folder
+    # First: the test clips' own cache and its lock live in the temp folder.
+    good, _ = hosted(host, "speech-en-20")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     page = host.add("/page.mp3", b"<html><body>not a clip</body></html>", "text/html")
 
